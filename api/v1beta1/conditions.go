@@ -1,0 +1,51 @@
+package v1beta1
+
+// Condition types used by every kind of this API. Ready answers "can I use
+// it"; Failed says the broker rejected the request for good and retrying the
+// same spec will not help; OrphanMitigation says the catalog is cleaning up
+// after a failed request.
+const (
+	// ConditionReady is True when the object can be used.
+	ConditionReady = "Ready"
+	// ConditionFailed is True when the broker rejected the request for good.
+	ConditionFailed = "Failed"
+	// ConditionOrphanMitigation is True while cleanup of a failed request runs.
+	ConditionOrphanMitigation = "OrphanMitigation"
+)
+
+// Condition reasons. They are CamelCase and stable: scripts and alerts may
+// match on them. docs/troubleshooting.md says what each means and what to do.
+const (
+	// Brokers.
+	ReasonFetchedCatalog       = "FetchedCatalog"
+	ReasonFetchingCatalog      = "FetchingCatalog"
+	ReasonErrorFetchingCatalog = "ErrorFetchingCatalog"
+	ReasonErrorInvalidCatalog  = "ErrorInvalidCatalog"
+	ReasonErrorAuthSecret      = "ErrorAuthSecret"
+
+	// Instances.
+	ReasonReferencesNonexistentClass  = "ReferencesNonexistentServiceClass"
+	ReasonReferencesNonexistentPlan   = "ReferencesNonexistentServicePlan"
+	ReasonProvisioning                = "Provisioning"
+	ReasonProvisionedSuccessfully     = "ProvisionedSuccessfully"
+	ReasonProvisionCallFailed         = "ProvisionCallFailed"
+	ReasonUpdatingInstance            = "UpdatingInstance"
+	ReasonInstanceUpdatedSuccessfully = "InstanceUpdatedSuccessfully"
+	ReasonUpdateInstanceCallFailed    = "UpdateInstanceCallFailed"
+	ReasonDeprovisioning              = "Deprovisioning"
+	ReasonDeprovisionedSuccessfully   = "DeprovisionedSuccessfully"
+	ReasonDeprovisionCallFailed       = "DeprovisionCallFailed"
+	ReasonWaitingForBindings          = "WaitingForBindingsToBeDeleted"
+	ReasonOrphanMitigation            = "StartingOrphanMitigation"
+
+	// Bindings.
+	ReasonWaitingForInstance  = "ErrorInstanceNotReady"
+	ReasonNonbindablePlan     = "ErrorNonbindableServiceClass"
+	ReasonBinding             = "Binding"
+	ReasonInjectedBindResult  = "InjectedBindResult"
+	ReasonBindCallFailed      = "BindCallFailed"
+	ReasonSecretNotOwned      = "ErrorSecretNotOwnedByBinding"
+	ReasonUnbinding           = "Unbinding"
+	ReasonUnboundSuccessfully = "UnboundSuccessfully"
+	ReasonUnbindCallFailed    = "UnbindCallFailed"
+)

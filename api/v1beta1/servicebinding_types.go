@@ -1,0 +1,235 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// ServiceBindingSpec is the desired state of a ServiceBinding. It cannot
+// change after creation: to bind differently, create a new binding.
+//
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="the spec of a ServiceBinding cannot change; delete it and create a new one instead"
+type ServiceBindingSpec struct {
+	// InstanceRef names the ServiceInstance, in the same namespace, to bind to.
+	InstanceRef LocalObjectReference `json:"instanceRef"`
+
+	// Parameters are sent to the broker on bind. They must satisfy the
+	// plan's binding schema.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Parameters *runtime.RawExtension `json:"parameters,omitempty"`
+
+	// ParametersFrom adds parameters from Secrets in the binding's namespace.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	ParametersFrom []ParametersFromSource `json:"parametersFrom,omitempty"`
+
+	// SecretName is the Secret, in the binding's namespace, that receives
+	// the credentials. Defaults to the binding's name.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName,omitempty"`
+
+	// SecretTransforms change the credentials before they are written,
+	// applied in order.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	SecretTransforms []SecretTransform `json:"secretTransforms,omitempty"`
+
+	// ExternalID is the OSB binding id. Defaulted to a new UUID.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	ExternalID string `json:"externalID,omitempty"`
+
+	// UserInfo is the user who created the binding. Stamped at admission.
+	// +optional
+	UserInfo *UserInfo `json:"userInfo,omitempty"`
+}
+
+// SecretTransform is one change to the credentials. Exactly one field is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.renameKey) ? 1 : 0) + (has(self.addKey) ? 1 : 0) + (has(self.addKeysFrom) ? 1 : 0) + (has(self.removeKey) ? 1 : 0) == 1",message="set exactly one of renameKey, addKey, addKeysFrom or removeKey in each secretTransforms entry"
+type SecretTransform struct {
+	// RenameKey renames a credential key.
+	// +optional
+	RenameKey *RenameKeyTransform `json:"renameKey,omitempty"`
+	// AddKey adds a key with a fixed value or one taken from the credentials.
+	// +optional
+	AddKey *AddKeyTransform `json:"addKey,omitempty"`
+	// AddKeysFrom adds every key of another Secret in the same namespace.
+	// +optional
+	AddKeysFrom *AddKeysFromTransform `json:"addKeysFrom,omitempty"`
+	// RemoveKey removes a credential key.
+	// +optional
+	RemoveKey *RemoveKeyTransform `json:"removeKey,omitempty"`
+}
+
+// RenameKeyTransform renames the key From to To.
+type RenameKeyTransform struct {
+	// From is the key to rename.
+	// +kubebuilder:validation:MinLength=1
+	From string `json:"from"`
+	// To is its new name.
+	// +kubebuilder:validation:MinLength=1
+	To string `json:"to"`
+}
+
+// AddKeyTransform adds Key with Value, StringValue, or the result of
+// JSONPathExpression over the credentials. Exactly one source is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.value) ? 1 : 0) + (has(self.stringValue) ? 1 : 0) + (has(self.jsonPathExpression) ? 1 : 0) == 1",message="set exactly one of value, stringValue or jsonPathExpression in addKey"
+type AddKeyTransform struct {
+	// Key is the key to add.
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+	// Value is a binary value, base64 encoded.
+	// +optional
+	Value []byte `json:"value,omitempty"`
+	// StringValue is a plain string value.
+	// +optional
+	StringValue *string `json:"stringValue,omitempty"`
+	// JSONPathExpression selects a value from the credentials, for example
+	// "{.host}:{.port}".
+	// +optional
+	JSONPathExpression *string `json:"jsonPathExpression,omitempty"`
+}
+
+// AddKeysFromTransform merges every key of another Secret into the credentials.
+type AddKeysFromTransform struct {
+	// SecretRef names the Secret. Its namespace, if given, must be the
+	// binding's own: credentials never cross namespaces.
+	SecretRef *ObjectReference `json:"secretRef"`
+}
+
+// RemoveKeyTransform removes Key from the credentials.
+type RemoveKeyTransform struct {
+	// Key is the key to remove.
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// ServiceBindingOperation is an operation the catalog performs on a broker
+// for a binding.
+// +kubebuilder:validation:Enum=Bind;Unbind
+type ServiceBindingOperation string
+
+const (
+	// ServiceBindingOperationBind creates the binding at the broker.
+	ServiceBindingOperationBind ServiceBindingOperation = "Bind"
+	// ServiceBindingOperationUnbind deletes the binding at the broker.
+	ServiceBindingOperationUnbind ServiceBindingOperation = "Unbind"
+)
+
+// UnbindStatus says whether an unbind request is owed to the broker.
+// +kubebuilder:validation:Enum=NotRequired;Required;Succeeded;Failed
+type UnbindStatus string
+
+const (
+	// UnbindStatusNotRequired means the broker was never asked to bind.
+	UnbindStatusNotRequired UnbindStatus = "NotRequired"
+	// UnbindStatusRequired means the broker may hold the binding and must be
+	// asked to unbind before the object goes away.
+	UnbindStatusRequired UnbindStatus = "Required"
+	// UnbindStatusSucceeded means the broker confirmed the unbind.
+	UnbindStatusSucceeded UnbindStatus = "Succeeded"
+	// UnbindStatusFailed means the unbind failed; it is retried.
+	UnbindStatusFailed UnbindStatus = "Failed"
+)
+
+// ServiceBindingStatus is the observed state of a ServiceBinding.
+type ServiceBindingStatus struct {
+	// Conditions: Ready (the credentials Secret is written), Failed (the
+	// broker rejected the binding for good) and OrphanMitigation.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// AsyncOpInProgress is true while the broker works on an asynchronous
+	// bind or unbind.
+	// +optional
+	AsyncOpInProgress bool `json:"asyncOpInProgress,omitempty"`
+
+	// OrphanMitigationInProgress is true while the catalog unbinds a binding
+	// whose bind failed in a way the broker may not have undone.
+	// +optional
+	OrphanMitigationInProgress bool `json:"orphanMitigationInProgress,omitempty"`
+
+	// LastOperation is the operation key the broker returned for the
+	// asynchronous operation in progress.
+	// +optional
+	LastOperation *string `json:"lastOperation,omitempty"`
+
+	// CurrentOperation is the operation in progress, if any.
+	// +optional
+	CurrentOperation ServiceBindingOperation `json:"currentOperation,omitempty"`
+
+	// OperationStartTime is when the current operation started.
+	// +optional
+	OperationStartTime *metav1.Time `json:"operationStartTime,omitempty"`
+
+	// InProgressProperties is what the operation in progress sent.
+	// +optional
+	InProgressProperties *PropertiesState `json:"inProgressProperties,omitempty"`
+
+	// ExternalProperties is what the broker last accepted.
+	// +optional
+	ExternalProperties *PropertiesState `json:"externalProperties,omitempty"`
+
+	// UnbindStatus says whether an unbind is owed to the broker.
+	// +optional
+	UnbindStatus UnbindStatus `json:"unbindStatus,omitempty"`
+
+	// SecretKeys are the names (never the values) of the keys in the
+	// credentials Secret.
+	// +optional
+	SecretKeys []string `json:"secretKeys,omitempty"`
+
+	// EnvSecretName is the Secret the pod injector uses: the same
+	// credentials under <BINDING>_<KEY> environment variable names.
+	// +optional
+	EnvSecretName string `json:"envSecretName,omitempty"`
+}
+
+// ServiceBinding gives an application credentials for a ServiceInstance,
+// written into a Secret in the binding's namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Namespaced,categories=servicecatalog,shortName=bnd
+// +kubebuilder:subresource:status
+// +kubebuilder:metadata:annotations="api-approved.kubernetes.io=unapproved, compatible with the retired Kubernetes Service Catalog API"
+// +kubebuilder:printcolumn:name="Instance",type=string,JSONPath=`.spec.instanceRef.name`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretName`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ServiceBinding struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the binding.
+	Spec ServiceBindingSpec `json:"spec"`
+	// Status is the observed state of the binding.
+	// +optional
+	Status ServiceBindingStatus `json:"status,omitempty"`
+}
+
+// ServiceBindingList is a list of ServiceBindings.
+// +kubebuilder:object:root=true
+type ServiceBindingList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the bindings.
+	Items []ServiceBinding `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ServiceBinding{}, &ServiceBindingList{})
+}

@@ -1,0 +1,178 @@
+// Package testenv starts a real control plane for tests: kube-apiserver and
+// etcd built by `make tools` into bin/, started by controller-runtime's
+// envtest, with the catalog's CRDs from manifests/ installed.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// Env is a running control plane with the catalog's CRDs installed.
+type Env struct {
+	// Root is the repository root.
+	Root string
+	// Config reaches the API server as a cluster administrator.
+	Config *rest.Config
+	// Client is a controller-runtime client with the catalog's scheme.
+	Client client.Client
+	// Scheme knows the built-in kinds and the catalog's kinds.
+	Scheme *runtime.Scheme
+	// Kubeconfig is the path of a kubeconfig file for Config, for kubectl
+	// and other programs.
+	Kubeconfig string
+
+	env *envtest.Environment
+	dir string
+}
+
+// Options tune Start.
+type Options struct {
+	// KubeconfigPath, when set, is where the kubeconfig is written;
+	// otherwise it goes to a temporary directory removed by Stop.
+	KubeconfigPath string
+	// AttachOutput shows the API server's and etcd's logs.
+	AttachOutput bool
+}
+
+// RepoRoot finds the repository root by walking up to the directory that
+// holds go.mod, so tests work from any package directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Start starts etcd and kube-apiserver from bin/ and installs the CRDs of
+// manifests/crd. It fails with a message naming `make tools` when a binary
+// is missing.
+func Start(opts Options) (*Env, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	binDir := filepath.Join(root, "bin")
+	for _, tool := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(binDir, tool)); err != nil {
+			return nil, fmt.Errorf("bin/%s is missing: run `make tools` (it builds the pinned control plane from source)", tool)
+		}
+	}
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1beta1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    binDir,
+		CRDDirectoryPaths:        []string{filepath.Join(root, "manifests", "crd")},
+		ErrorIfCRDPathMissing:    true,
+		Scheme:                   scheme,
+		AttachControlPlaneOutput: opts.AttachOutput,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start control plane: %w", err)
+	}
+	e := &Env{Root: root, Config: cfg, Scheme: scheme, env: env}
+
+	if e.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	if err := e.writeKubeconfig(opts.KubeconfigPath); err != nil {
+		_ = e.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// writeKubeconfig writes a kubeconfig for a system:masters user, so kubectl
+// sees the cluster as an administrator would.
+func (e *Env) writeKubeconfig(path string) error {
+	if path == "" {
+		dir, err := os.MkdirTemp("", "servicecatalog-testenv-")
+		if err != nil {
+			return err
+		}
+		e.dir = dir
+		path = filepath.Join(dir, "kubeconfig")
+	}
+	user, err := e.env.AddUser(envtest.User{Name: "catalog-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("add admin user: %w", err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("render kubeconfig: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return err
+	}
+	e.Kubeconfig = path
+	return nil
+}
+
+// Stop stops the control plane and removes temporary files.
+func (e *Env) Stop() error {
+	err := e.env.Stop()
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+	return err
+}
+
+// BinPath is the path of a tool built into bin/.
+func (e *Env) BinPath(tool string) string { return filepath.Join(e.Root, "bin", tool) }
+
+// KubectlResult is what one kubectl run printed.
+type KubectlResult struct {
+	Stdout, Stderr string
+	Err            error
+}
+
+// Kubectl runs bin/kubectl against the control plane with stdin as input.
+func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) KubectlResult {
+	cmd := exec.CommandContext(ctx, e.BinPath("kubectl"), append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin = bytes.NewBufferString(stdin)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return KubectlResult{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
+}
