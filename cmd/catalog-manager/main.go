@@ -19,6 +19,10 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
+// Leader election keeps a Lease; every controller reports through events.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
 // options are the command-line flags.
 type options struct {
 	metricsAddr             string

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/servicecatalog/service-catalog/test/testenv"
+)
+
+// TestRunAndInterrupt runs localenv as `make run` does, checks the catalog's
+// CRDs are served, then presses Ctrl-C (SIGINT to the whole process group,
+// as a terminal does) and checks nothing it started is left running.
+func TestRunAndInterrupt(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for pkg, out := range map[string]string{"./cmd/catalog-manager": "catalog-manager", "./hack/localenv": "localenv"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		build.Dir = root
+		output, err := build.CombinedOutput()
+		require.NoError(t, err, string(output))
+	}
+
+	stateDir := filepath.Join(dir, "state")
+	cmd := exec.Command(filepath.Join(dir, "localenv"), "--manager", filepath.Join(dir, "catalog-manager"), "--state-dir", stateDir)
+	cmd.Dir = root
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+
+	var printed strings.Builder
+	ready := make(chan struct{})
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			printed.WriteString(scanner.Text() + "\n")
+			if strings.Contains(scanner.Text(), "Press Ctrl-C to stop everything.") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("localenv did not come up; it printed:\n%s", printed.String())
+	}
+	kubeconfig := filepath.Join(stateDir, "kubeconfig")
+	assert.Contains(t, printed.String(), "export KUBECONFIG="+kubeconfig)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), "--kubeconfig", kubeconfig, "get", "crd", "-o", "name").CombinedOutput()
+	require.NoError(t, err, string(out))
+	var crds []string
+	for _, line := range strings.Fields(string(out)) {
+		if strings.HasSuffix(line, ".servicecatalog.k8s.io") {
+			crds = append(crds, line)
+		}
+	}
+	assert.Len(t, crds, 8, string(out))
+
+	started := descendants(cmd.Process.Pid)
+	var names []string
+	for _, pid := range started {
+		names = append(names, commandName(pid))
+	}
+	for _, want := range []string{"etcd", "kube-apiserver", "catalog-manager"} {
+		require.Contains(t, names, want, "localenv should have started %s", want)
+	}
+
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "localenv should exit cleanly on Ctrl-C")
+	case <-time.After(time.Minute):
+		t.Fatal("localenv did not stop within a minute of Ctrl-C")
+	}
+	for _, pid := range started {
+		assert.False(t, alive(pid), "process %d (%s) outlived localenv", pid, commandName(pid))
+	}
+	_, err = os.Stat(kubeconfig)
+	assert.True(t, os.IsNotExist(err), "the kubeconfig should be removed on exit")
+}
+
+// descendants lists every process below pid, read from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The fields after the parenthesised command name: state, ppid, ...
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		parent, _ := strconv.Atoi(fields[1])
+		children[parent] = append(children[parent], child)
+	}
+	var all []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			all = append(all, c)
+			queue = append(queue, c)
+		}
+	}
+	return all
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// A zombie has exited; only its parent's bookkeeping remains.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func commandName(pid int) string {
+	comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+	return strings.TrimSpace(string(comm))
+}
