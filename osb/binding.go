@@ -1,0 +1,163 @@
+package osb
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+func bindingPath(instanceID, bindingID string) string {
+	return instancePath(instanceID) + "/service_bindings/" + url.PathEscape(bindingID)
+}
+
+// BindRequest asks the broker for a binding's credentials.
+type BindRequest struct {
+	InstanceID   string
+	BindingID    string
+	ServiceID    string
+	PlanID       string
+	Context      *KubernetesContext
+	BindResource map[string]any
+	Parameters   map[string]any
+	Identity     *OriginatingIdentity
+}
+
+// BindResponse is a successful bind. Credentials are only in it for a
+// synchronous bind; an asynchronous one fetches them with GetBinding.
+type BindResponse struct {
+	Async       bool
+	Exists      bool
+	Operation   string
+	Credentials map[string]any
+	Metadata    json.RawMessage
+}
+
+type bindBody struct {
+	ServiceID    string             `json:"service_id"`
+	PlanID       string             `json:"plan_id"`
+	Context      *KubernetesContext `json:"context,omitempty"`
+	BindResource map[string]any     `json:"bind_resource,omitempty"`
+	Parameters   map[string]any     `json:"parameters,omitempty"`
+}
+
+type bindingBody struct {
+	Operation       string          `json:"operation"`
+	Credentials     map[string]any  `json:"credentials"`
+	Metadata        json.RawMessage `json:"metadata"`
+	SyslogDrainURL  string          `json:"syslog_drain_url"`
+	RouteServiceURL string          `json:"route_service_url"`
+	Parameters      map[string]any  `json:"parameters"`
+}
+
+// Bind sends PUT /v2/service_instances/:iid/service_bindings/:bid.
+// 200, 201 and 202 are success.
+func (c *Client) Bind(ctx context.Context, r *BindRequest) (*BindResponse, error) {
+	resp, err := c.do(ctx, request{
+		method: http.MethodPut, path: bindingPath(r.InstanceID, r.BindingID), query: acceptsIncomplete, identity: r.Identity,
+		body: bindBody{ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, BindResource: r.BindResource, Parameters: r.Parameters},
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.status {
+	case http.StatusOK, http.StatusCreated, http.StatusAccepted:
+	default:
+		return nil, resp.unexpected()
+	}
+	var body bindingBody
+	if err := resp.decode(&body); err != nil {
+		return nil, err
+	}
+	return &BindResponse{
+		Async: resp.status == http.StatusAccepted, Exists: resp.status == http.StatusOK,
+		Operation: body.Operation, Credentials: body.Credentials, Metadata: body.Metadata,
+	}, nil
+}
+
+// UnbindRequest asks the broker to delete a binding.
+type UnbindRequest struct {
+	InstanceID string
+	BindingID  string
+	ServiceID  string
+	PlanID     string
+	Identity   *OriginatingIdentity
+}
+
+// UnbindResponse is a successful unbind; Gone is true for 410.
+type UnbindResponse struct {
+	Async     bool
+	Gone      bool
+	Operation string
+}
+
+// Unbind sends DELETE /v2/service_instances/:iid/service_bindings/:bid.
+// 200, 202 and 410 are success.
+func (c *Client) Unbind(ctx context.Context, r *UnbindRequest) (*UnbindResponse, error) {
+	q := url.Values{"accepts_incomplete": {"true"}, "service_id": {r.ServiceID}, "plan_id": {r.PlanID}}
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: bindingPath(r.InstanceID, r.BindingID), query: q, identity: r.Identity})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.status {
+	case http.StatusOK, http.StatusAccepted:
+	case http.StatusGone:
+		return &UnbindResponse{Gone: true}, nil
+	default:
+		return nil, resp.unexpected()
+	}
+	var body operationBody
+	if err := resp.decode(&body); err != nil {
+		return nil, err
+	}
+	return &UnbindResponse{Async: resp.status == http.StatusAccepted, Operation: body.Operation}, nil
+}
+
+// GetBindingRequest fetches a binding (needs bindings_retrievable).
+type GetBindingRequest struct {
+	InstanceID string
+	BindingID  string
+	ServiceID  string
+	PlanID     string
+}
+
+// GetBindingResponse is the broker's view of a binding.
+type GetBindingResponse struct {
+	Credentials map[string]any
+	Parameters  map[string]any
+	Metadata    json.RawMessage
+}
+
+// GetBinding sends GET /v2/service_instances/:iid/service_bindings/:bid.
+func (c *Client) GetBinding(ctx context.Context, r *GetBindingRequest) (*GetBindingResponse, error) {
+	q := url.Values{}
+	setIf(q, "service_id", r.ServiceID)
+	setIf(q, "plan_id", r.PlanID)
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: bindingPath(r.InstanceID, r.BindingID), query: q})
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, resp.unexpected()
+	}
+	var body bindingBody
+	if err := resp.decode(&body); err != nil {
+		return nil, err
+	}
+	return &GetBindingResponse{Credentials: body.Credentials, Parameters: body.Parameters, Metadata: body.Metadata}, nil
+}
+
+// BindingLastOperationRequest polls an asynchronous bind or unbind.
+type BindingLastOperationRequest struct {
+	InstanceID string
+	BindingID  string
+	ServiceID  string
+	PlanID     string
+	Operation  string
+}
+
+// PollBindingLastOperation sends
+// GET /v2/service_instances/:iid/service_bindings/:bid/last_operation.
+func (c *Client) PollBindingLastOperation(ctx context.Context, r *BindingLastOperationRequest) (*LastOperationResponse, error) {
+	return c.pollLastOperation(ctx, bindingPath(r.InstanceID, r.BindingID)+"/last_operation", r.ServiceID, r.PlanID, r.Operation)
+}

@@ -1,0 +1,296 @@
+package osb
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// APIVersion is the OSB version the client speaks, sent on every request.
+const APIVersion = "2.17"
+
+// Header names the spec defines.
+const (
+	HeaderAPIVersion          = "X-Broker-API-Version"
+	HeaderRequestIdentity     = "X-Broker-API-Request-Identity"
+	HeaderOriginatingIdentity = "X-Broker-API-Originating-Identity"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultTimeout          = 60 * time.Second
+	DefaultMaxResponseBytes = 1 << 20  // 1 MiB: any response but the catalog
+	DefaultMaxCatalogBytes  = 32 << 20 // 32 MiB: thousands of plans with schemas
+)
+
+// Config says how to reach one broker.
+type Config struct {
+	// URL is the broker's base URL. Userinfo in it (http://user:pass@host)
+	// is used for basic auth when Auth is nil, and never sent in the URL.
+	URL string
+	// Auth, when set, authenticates every request.
+	Auth *Auth
+	// CABundle holds PEM certificates that verify the broker's certificate.
+	CABundle []byte
+	// InsecureSkipTLSVerify skips verification of the broker's certificate.
+	InsecureSkipTLSVerify bool
+	// Timeout bounds each request, connection to last byte.
+	Timeout time.Duration
+	// MaxResponseBytes bounds every response body but the catalog's.
+	MaxResponseBytes int64
+	// MaxCatalogBytes bounds the catalog response body.
+	MaxCatalogBytes int64
+	// Transport, when set, replaces the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Auth holds credentials: either basic or bearer.
+type Auth struct {
+	Basic  *BasicAuth
+	Bearer *BearerAuth
+}
+
+// BasicAuth is a username and password.
+type BasicAuth struct {
+	Username, Password string
+}
+
+// BearerAuth is a bearer token.
+type BearerAuth struct {
+	Token string
+}
+
+// Client talks to one broker. It is safe for concurrent use.
+type Client struct {
+	base            *url.URL
+	auth            *Auth
+	http            *http.Client
+	maxBytes        int64
+	maxCatalogBytes int64
+}
+
+// New checks cfg and returns a client for it.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("broker URL %q: %w", cfg.URL, err)
+	}
+	if base.Scheme != "http" && base.Scheme != "https" {
+		return nil, fmt.Errorf("broker URL %q: scheme must be http or https", cfg.URL)
+	}
+	if base.Host == "" {
+		return nil, fmt.Errorf("broker URL %q: no host", cfg.URL)
+	}
+	auth := cfg.Auth
+	if base.User != nil {
+		if auth != nil {
+			return nil, errors.New("broker credentials are given both in the URL and in authInfo; keep one")
+		}
+		password, _ := base.User.Password()
+		auth = &Auth{Basic: &BasicAuth{Username: base.User.Username(), Password: password}}
+		base.User = nil
+	}
+	if auth != nil && auth.Basic != nil && auth.Bearer != nil {
+		return nil, errors.New("broker auth: set basic or bearer, not both")
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+
+	transport := cfg.Transport
+	if transport == nil {
+		tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify} //nolint:gosec // only when the broker's owner asks
+		if len(cfg.CABundle) > 0 {
+			if cfg.InsecureSkipTLSVerify {
+				return nil, errors.New("broker TLS: set caBundle or insecureSkipTLSVerify, not both")
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(cfg.CABundle) {
+				return nil, errors.New("broker TLS: caBundle holds no PEM certificate")
+			}
+			tlsConfig.RootCAs = pool
+		}
+		transport = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       tlsConfig,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: orDefault(cfg.Timeout, DefaultTimeout),
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+		}
+	}
+	return &Client{
+		base: base,
+		auth: auth,
+		http: &http.Client{
+			Transport: transport,
+			Timeout:   orDefault(cfg.Timeout, DefaultTimeout),
+			// A redirect would resend credentials to wherever the broker
+			// points; the spec has no redirects, so follow none.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		maxBytes:        orDefault(cfg.MaxResponseBytes, DefaultMaxResponseBytes),
+		maxCatalogBytes: orDefault(cfg.MaxCatalogBytes, DefaultMaxCatalogBytes),
+	}, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// request is one HTTP exchange with the broker.
+type request struct {
+	method   string
+	path     string
+	query    url.Values
+	body     any
+	identity *OriginatingIdentity
+	maxBytes int64
+}
+
+// response is a broker's answer, its body read within the size limit.
+type response struct {
+	status     int
+	body       []byte
+	retryAfter time.Duration
+	method     string
+	path       string
+}
+
+func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	u := *c.base
+	u.Path = c.base.Path + r.path
+	u.RawQuery = r.query.Encode()
+
+	var body io.Reader
+	if r.body != nil {
+		raw, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s request: %w", r.method, r.path, err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(HeaderAPIVersion, APIVersion)
+	req.Header.Set(HeaderRequestIdentity, uuid.NewString())
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.identity != nil {
+		value, err := r.identity.HeaderValue()
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(HeaderOriginatingIdentity, value)
+	}
+	switch {
+	case c.auth == nil:
+	case c.auth.Basic != nil:
+		req.SetBasicAuth(c.auth.Basic.Username, c.auth.Basic.Password)
+	case c.auth.Bearer != nil:
+		req.Header.Set("Authorization", "Bearer "+c.auth.Bearer.Token)
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// url.Error repeats the URL; the path is enough and holds no secret.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+
+	limit := orDefault(r.maxBytes, c.maxBytes)
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read response: %w", r.method, r.path, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("%s %s: %w (limit %d bytes)", r.method, r.path, ErrResponseTooLarge, limit)
+	}
+	return &response{
+		status:     resp.StatusCode,
+		body:       raw,
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		method:     r.method,
+		path:       r.path,
+	}, nil
+}
+
+// decode reads the body as JSON into v. Unknown fields are ignored, as the
+// spec allows brokers to add them.
+func (r *response) decode(v any) error {
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("%s %s: decode %d response: %w", r.method, r.path, r.status, err)
+	}
+	return nil
+}
+
+// unexpected turns a response the endpoint does not define as success into
+// an *HTTPError, reading the OSB error body when there is one.
+func (r *response) unexpected() error {
+	e := &HTTPError{StatusCode: r.status, RetryAfter: r.retryAfter, Method: r.method, Path: r.path}
+	var body struct {
+		Error            string `json:"error"`
+		Description      string `json:"description"`
+		InstanceUsable   *bool  `json:"instance_usable"`
+		UpdateRepeatable *bool  `json:"update_repeatable"`
+	}
+	if json.Unmarshal(r.body, &body) == nil {
+		e.ErrorCode = body.Error
+		e.Description = truncate(body.Description, 1024)
+		e.InstanceUsable = body.InstanceUsable
+		e.UpdateRepeatable = body.UpdateRepeatable
+	}
+	return e
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var seconds int64
+	if _, err := fmt.Sscanf(v, "%d", &seconds); err == nil && fmt.Sprint(seconds) == v {
+		if seconds < 0 {
+			return 0
+		}
+		return time.Duration(seconds) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
