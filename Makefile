@@ -28,7 +28,7 @@ generate: ## Write deepcopy code for the API types.
 manifests: ## Write the CRDs and RBAC into manifests/.
 	@hack/build-tools.sh controller-gen
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=manifests/crd
-	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... output:rbac:dir=manifests/rbac
+	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... output:rbac:dir=manifests/rbac
 
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted, go.mod untidy or go vet complains.

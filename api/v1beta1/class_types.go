@@ -67,6 +67,7 @@ type CommonServiceClassStatus struct {
 	// RemovedFromBrokerCatalog is true once the broker's catalog no longer
 	// lists the offering. Existing instances keep working; new ones are refused.
 	// +optional
+	// +kubebuilder:default=false
 	RemovedFromBrokerCatalog bool `json:"removedFromBrokerCatalog"`
 }
 
@@ -108,6 +109,7 @@ type ClusterServiceClass struct {
 	Spec ClusterServiceClassSpec `json:"spec"`
 	// Status says whether the offering is still in the broker's catalog.
 	// +optional
+	// +kubebuilder:default={}
 	Status CommonServiceClassStatus `json:"status,omitempty"`
 }
 
@@ -140,6 +142,7 @@ type ServiceClass struct {
 	Spec ServiceClassSpec `json:"spec"`
 	// Status says whether the offering is still in the broker's catalog.
 	// +optional
+	// +kubebuilder:default={}
 	Status CommonServiceClassStatus `json:"status,omitempty"`
 }
 

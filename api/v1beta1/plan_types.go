@@ -83,6 +83,7 @@ type CommonServicePlanStatus struct {
 	// RemovedFromBrokerCatalog is true once the broker's catalog no longer
 	// lists the plan. Existing instances keep working; new ones are refused.
 	// +optional
+	// +kubebuilder:default=false
 	RemovedFromBrokerCatalog bool `json:"removedFromBrokerCatalog"`
 }
 
@@ -132,6 +133,7 @@ type ClusterServicePlan struct {
 	Spec ClusterServicePlanSpec `json:"spec"`
 	// Status says whether the plan is still in the broker's catalog.
 	// +optional
+	// +kubebuilder:default={}
 	Status CommonServicePlanStatus `json:"status,omitempty"`
 }
 
@@ -166,6 +168,7 @@ type ServicePlan struct {
 	Spec ServicePlanSpec `json:"spec"`
 	// Status says whether the plan is still in the broker's catalog.
 	// +optional
+	// +kubebuilder:default={}
 	Status CommonServicePlanStatus `json:"status,omitempty"`
 }
 

@@ -17,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/broker"
 )
 
 // Leader election keeps a Lease; every controller reports through events.
@@ -107,6 +108,11 @@ func run(opts options) error {
 		return err
 	}
 
+	ctx := ctrl.SetupSignalHandler()
+	if err := broker.Setup(ctx, mgr, broker.Options{}); err != nil {
+		return fmt.Errorf("set up broker controllers: %w", err)
+	}
+
 	log.Info("Starting manager", "leaderElection", opts.leaderElect, "metrics", opts.metricsAddr, "probes", opts.probeAddr)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

@@ -169,6 +169,11 @@ func TestCustomColumnsExternalName(t *testing.T) {
 	assert.Equal(t, []string{"NAME", "EXTERNAL", "NAME"}, strings.Fields(lines[0]))
 	assert.Equal(t, []string{"3f9a2c4e-8d1b-4b7a-9c1e-5a6b7c8d9e0f", "cockroachdb"}, strings.Fields(lines[1]))
 
+	res = env.Kubectl(ctx, "", "get", "clusterserviceclasses")
+	require.NoError(t, res.Err, res.Stderr)
+	assert.Equal(t, []string{"3f9a2c4e-8d1b-4b7a-9c1e-5a6b7c8d9e0f", "cockroachdb", "cockroachdb-service-broker", "false"},
+		strings.Fields(secondLine(res.Stdout))[:4], "a new class reads as not removed")
+
 	// Once the broker's catalog drops the class, the listing says so.
 	class.Status.RemovedFromBrokerCatalog = true
 	require.NoError(t, env.Client.Status().Update(ctx, class))

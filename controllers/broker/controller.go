@@ -1,0 +1,231 @@
+// Package broker reconciles ClusterServiceBrokers and ServiceBrokers: it
+// fetches each broker's catalog and keeps the broker's classes and plans in
+// step with it, writing nothing when nothing changed.
+package broker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb"
+)
+
+// DefaultRelistDuration is how often a catalog is fetched when the broker
+// does not say.
+const DefaultRelistDuration = 15 * time.Minute
+
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers;servicebrokers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers/status;servicebrokers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses;clusterserviceplans;serviceclasses;serviceplans,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses/status;clusterserviceplans/status;serviceclasses/status;serviceplans/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconciler fetches brokers' catalogs. One type serves both broker kinds.
+type Reconciler struct {
+	// Client reads from the informer cache and writes to the API server.
+	Client client.Client
+	// APIReader reads auth Secrets straight from the API server.
+	APIReader client.Reader
+	// Recorder records events on brokers.
+	Recorder events.EventRecorder
+	// RequestTimeout bounds each catalog request; zero means osb's default.
+	RequestTimeout time.Duration
+	// Transport, when set, carries the OSB requests (tests).
+	Transport http.RoundTripper
+	// Now tells the time; tests may replace it.
+	Now func() time.Time
+
+	scope   scope
+	mu      sync.Mutex
+	fetched map[types.NamespacedName]fetchRecord
+}
+
+// fetchRecord remembers the last successful fetch of a broker's catalog, so
+// that events about the broker's own writes, or a manager restart, cause no
+// extra fetch and relist timing needs no status write.
+type fetchRecord struct {
+	generation int64
+	at         time.Time
+}
+
+// Options configure the broker controllers.
+type Options struct {
+	// RequestTimeout bounds each catalog request; zero means osb's default.
+	RequestTimeout time.Duration
+	// Transport, when set, carries the OSB requests (tests).
+	Transport http.RoundTripper
+}
+
+// Setup registers the ClusterServiceBroker and ServiceBroker controllers
+// and the field indexes they list by.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if err := setupInstanceIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	for _, s := range []scope{clusterScope{}, namespacedScope{}} {
+		r := &Reconciler{
+			Client:         mgr.GetClient(),
+			APIReader:      mgr.GetAPIReader(),
+			Recorder:       mgr.GetEventRecorder("service-catalog"),
+			RequestTimeout: opts.RequestTimeout,
+			Transport:      opts.Transport,
+		}
+		if err := r.setup(ctx, mgr, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) setup(ctx context.Context, mgr ctrl.Manager, s scope) error {
+	r.scope = s
+	r.fetched = map[types.NamespacedName]fetchRecord{}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if err := s.setupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	// Only spec changes (generation) matter: status writes, including the
+	// controller's own, never cause a fetch.
+	return ctrl.NewControllerManagedBy(mgr).
+		For(s.newBroker(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named(s.kind()).
+		Complete(r)
+}
+
+// Reconcile fetches the broker's catalog when it is due and syncs it.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	broker := r.scope.newBroker()
+	if err := r.Client.Get(ctx, req.NamespacedName, broker); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !broker.GetDeletionTimestamp().IsZero() {
+		// Classes and plans are owned by the broker; the garbage collector
+		// removes them.
+		return ctrl.Result{}, nil
+	}
+	if wait, due := r.untilDue(req.NamespacedName, broker); !due {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	return r.relist(ctx, broker)
+}
+
+// untilDue says whether the catalog must be fetched now and, if not, how
+// long until it must (zero for Manual: only a spec change fetches again).
+func (r *Reconciler) untilDue(key types.NamespacedName, broker brokerObject) (time.Duration, bool) {
+	r.mu.Lock()
+	rec, ok := r.fetched[key]
+	r.mu.Unlock()
+	if !ok || rec.generation != broker.GetGeneration() {
+		return 0, true
+	}
+	spec := broker.GetCommonSpec()
+	if spec.RelistBehavior == v1beta1.RelistBehaviorManual {
+		return 0, false
+	}
+	next := rec.at.Add(relistDuration(spec))
+	if now := r.Now(); now.Before(next) {
+		return next.Sub(now), false
+	}
+	return 0, true
+}
+
+func relistDuration(spec *v1beta1.CommonServiceBrokerSpec) time.Duration {
+	if spec.RelistDuration != nil && spec.RelistDuration.Duration > 0 {
+		return spec.RelistDuration.Duration
+	}
+	return DefaultRelistDuration
+}
+
+func (r *Reconciler) remember(key types.NamespacedName, generation int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fetched[key] = fetchRecord{generation: generation, at: r.Now()}
+}
+
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.fetched, key)
+}
+
+// relist fetches the catalog, checks it and syncs the classes and plans.
+func (r *Reconciler) relist(ctx context.Context, broker brokerObject) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	key := client.ObjectKeyFromObject(broker)
+	requeue := ctrl.Result{}
+	if broker.GetCommonSpec().RelistBehavior != v1beta1.RelistBehaviorManual {
+		requeue.RequeueAfter = relistDuration(broker.GetCommonSpec())
+	}
+
+	cfg, err := r.clientConfig(ctx, broker)
+	if err != nil {
+		var secretErr *authSecretError
+		if errors.As(err, &secretErr) {
+			return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorAuthSecret, secretErr.Error(), err)
+		}
+		return ctrl.Result{}, err
+	}
+	osbClient, err := osb.New(cfg)
+	if err != nil {
+		// The broker's own settings are wrong; retrying will not help until
+		// the spec changes, which triggers a new reconcile.
+		r.remember(key, broker.GetGeneration())
+		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "cannot reach the broker: "+err.Error(), nil)
+	}
+	catalog, err := osbClient.GetCatalog(ctx)
+	if err != nil {
+		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "catalog request failed: "+err.Error(), err)
+	}
+
+	allowed, err := parseRestrictions(broker.GetCommonSpec().CatalogRestrictions)
+	if err != nil {
+		r.remember(key, broker.GetGeneration())
+		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorInvalidCatalog, err.Error(), nil)
+	}
+	desired, problems := buildCatalog(catalog, allowed)
+	if len(problems) == 0 {
+		problems, err = r.collisions(ctx, broker, desired)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if len(problems) > 0 {
+		r.remember(key, broker.GetGeneration())
+		return requeue, r.fail(ctx, broker, v1beta1.ReasonErrorInvalidCatalog, invalidCatalogMessage(problems), nil)
+	}
+
+	changes, err := r.sync(ctx, broker, desired)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.succeed(ctx, broker, desired, changes); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.remember(key, broker.GetGeneration())
+	if changes.any() {
+		log.Info("Synced broker catalog", "services", len(desired.classes), "plans", len(desired.plans),
+			"created", changes.created, "updated", changes.updated, "markedRemoved", changes.markedRemoved, "deleted", changes.deleted)
+	}
+	return requeue, nil
+}

@@ -1,0 +1,101 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// maxProblemsListed keeps a condition message readable; the count says how
+// many more there are.
+const maxProblemsListed = 10
+
+// invalidCatalogMessage lists a broken catalog's problems.
+func invalidCatalogMessage(problems []string) string {
+	listed := problems
+	if len(listed) > maxProblemsListed {
+		listed = listed[:maxProblemsListed]
+	}
+	msg := fmt.Sprintf("the broker's catalog has %d problem(s) and was not applied: %s", len(problems), strings.Join(listed, "; "))
+	if more := len(problems) - len(listed); more > 0 {
+		msg += fmt.Sprintf("; and %d more", more)
+	}
+	return msg
+}
+
+// fetchedMessage says what a successful fetch yielded.
+func fetchedMessage(services, plans int) string {
+	return fmt.Sprintf("fetched %d %s, %d %s", services, plural(services, "service", "services"), plans, plural(plans, "plan", "plans"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// readyStatus computes the broker status after a fetch. It is pure, so
+// that an unchanged outcome yields an unchanged status and no write.
+func readyStatus(old v1beta1.CommonServiceBrokerStatus, generation int64, ready bool, reason, message string) v1beta1.CommonServiceBrokerStatus {
+	status := *old.DeepCopy()
+	condition := metav1.Condition{
+		Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse,
+		Reason: reason, Message: message, ObservedGeneration: generation,
+	}
+	if ready {
+		condition.Status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&status.Conditions, condition)
+	status.ObservedGeneration = generation
+	return status
+}
+
+// fail records a failed fetch in the broker's status and, when the message
+// is new, in an event. cause, when not nil, is returned for a retry with
+// backoff.
+func (r *Reconciler) fail(ctx context.Context, broker brokerObject, reason, message string, cause error) error {
+	status := broker.GetCommonStatus()
+	next := readyStatus(*status, broker.GetGeneration(), false, reason, message)
+	if err := r.writeStatus(ctx, broker, next, corev1.EventTypeWarning, reason, message); err != nil {
+		return err
+	}
+	return cause
+}
+
+// succeed records a successful fetch. The status and event change only when
+// the catalog did, so an unchanged relist writes nothing.
+func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired desiredCatalog, done changes) error {
+	status := broker.GetCommonStatus()
+	message := fetchedMessage(len(desired.classes), len(desired.plans))
+	next := readyStatus(*status, broker.GetGeneration(), true, v1beta1.ReasonFetchedCatalog, message)
+	next.ServiceCount, next.PlanCount = int32(len(desired.classes)), int32(len(desired.plans))
+	next.ObservedRelistRequests = broker.GetCommonSpec().RelistRequests
+	if done.any() || next.LastCatalogRetrievalTime == nil {
+		now := metav1.NewTime(r.Now())
+		next.LastCatalogRetrievalTime = &now
+	}
+	return r.writeStatus(ctx, broker, next, corev1.EventTypeNormal, v1beta1.ReasonFetchedCatalog, message)
+}
+
+// writeStatus writes next when it differs from the broker's status, and
+// then records an event with the same reason and message.
+func (r *Reconciler) writeStatus(ctx context.Context, broker brokerObject, next v1beta1.CommonServiceBrokerStatus, eventType, reason, message string) error {
+	status := broker.GetCommonStatus()
+	if equality.Semantic.DeepEqual(*status, next) {
+		return nil
+	}
+	*status = next
+	if err := r.Client.Status().Update(ctx, broker); err != nil {
+		return fmt.Errorf("update %s status: %w", r.scope.kind(), err)
+	}
+	r.Recorder.Eventf(broker, nil, eventType, reason, "FetchCatalog", "%s", message)
+	return nil
+}

@@ -1,0 +1,190 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// changes counts the writes one sync made.
+type changes struct {
+	created, updated, markedRemoved, restored, deleted int
+}
+
+func (c changes) any() bool {
+	return c.created+c.updated+c.markedRemoved+c.restored+c.deleted > 0
+}
+
+// collisions finds desired names already taken by another broker's classes
+// or plans: OSB ids must be globally unique, and two brokers claiming the
+// same one must not overwrite each other.
+func (r *Reconciler) collisions(ctx context.Context, broker brokerObject, desired desiredCatalog) ([]string, error) {
+	var problems []string
+	check := func(what, name, id string, obj interface {
+		client.Object
+		GetBrokerName() string
+	}) error {
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if obj.GetBrokerName() != broker.GetName() {
+			problems = append(problems, fmt.Sprintf("%s id %q is already offered by %s %q", what, id, r.scope.kind(), obj.GetBrokerName()))
+		}
+		return nil
+	}
+	for _, c := range desired.classes {
+		if err := check("service", c.name, c.spec.ExternalID, r.scope.newClass(broker)); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range desired.plans {
+		if err := check("plan", p.name, p.spec.ExternalID, r.scope.newPlan(broker)); err != nil {
+			return nil, err
+		}
+	}
+	return problems, nil
+}
+
+// sync makes the broker's classes and plans match desired. It compares with
+// the informer cache first and writes only what differs.
+func (r *Reconciler) sync(ctx context.Context, broker brokerObject, desired desiredCatalog) (changes, error) {
+	var done changes
+	classes, err := r.scope.listClasses(ctx, r.Client, broker)
+	if err != nil {
+		return done, err
+	}
+	plans, err := r.scope.listPlans(ctx, r.Client, broker)
+	if err != nil {
+		return done, err
+	}
+	existingClasses := map[string]classObject{}
+	for _, c := range classes {
+		existingClasses[c.GetName()] = c
+	}
+	existingPlans := map[string]planObject{}
+	for _, p := range plans {
+		existingPlans[p.GetName()] = p
+	}
+
+	wanted := map[string]bool{}
+	for _, want := range desired.classes {
+		wanted[want.name] = true
+		obj, exists := existingClasses[want.name]
+		if !exists {
+			obj = r.scope.newClass(broker)
+			obj.SetName(want.name)
+		}
+		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec)
+		set := func() { *obj.GetCommonSpec() = want.spec }
+		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, &done); err != nil {
+			return done, err
+		}
+	}
+	for _, want := range desired.plans {
+		wanted[want.name] = true
+		obj, exists := existingPlans[want.name]
+		if !exists {
+			obj = r.scope.newPlan(broker)
+			obj.SetName(want.name)
+		}
+		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && obj.GetClassName() == want.className
+		set := func() { *obj.GetCommonSpec() = want.spec; obj.SetClassName(want.className) }
+		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, &done); err != nil {
+			return done, err
+		}
+	}
+
+	for _, p := range plans {
+		if !wanted[p.GetName()] {
+			if err := r.retire(ctx, p, &p.GetCommonStatus().RemovedFromBrokerCatalog, indexPlanRef, &done); err != nil {
+				return done, err
+			}
+		}
+	}
+	for _, c := range classes {
+		if !wanted[c.GetName()] {
+			if err := r.retire(ctx, c, &c.GetCommonStatus().RemovedFromBrokerCatalog, indexClassRef, &done); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// apply creates obj, or updates it unless it is the same as wanted, and
+// clears its removed flag when the entry is back in the catalog.
+func (r *Reconciler) apply(ctx context.Context, broker brokerObject, obj client.Object, exists, same bool, set func(), removed *bool, done *changes) error {
+	if !exists {
+		set()
+		if err := controllerutil.SetControllerReference(broker, obj, r.Client.Scheme()); err != nil {
+			return err
+		}
+		if err := r.Client.Create(ctx, obj); err != nil {
+			return fmt.Errorf("create %s: %w", obj.GetName(), err)
+		}
+		done.created++
+		return nil
+	}
+	if !same {
+		set()
+		if err := r.Client.Update(ctx, obj); err != nil {
+			return fmt.Errorf("update %s: %w", obj.GetName(), err)
+		}
+		done.updated++
+	}
+	if *removed {
+		*removed = false
+		if err := r.Client.Status().Update(ctx, obj); err != nil {
+			return fmt.Errorf("restore %s: %w", obj.GetName(), err)
+		}
+		done.restored++
+	}
+	return nil
+}
+
+// retire handles an entry that left the catalog: deleted when no instance
+// uses it, otherwise marked removed so no new instance can use it.
+func (r *Reconciler) retire(ctx context.Context, obj client.Object, removed *bool, usedBy string, done *changes) error {
+	users, err := r.scope.instancesUsing(ctx, r.Client, usedBy, obj)
+	if err != nil {
+		return err
+	}
+	if users == 0 {
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete %s: %w", obj.GetName(), err)
+		}
+		done.deleted++
+		return nil
+	}
+	if !*removed {
+		*removed = true
+		if err := r.Client.Status().Update(ctx, obj); err != nil {
+			return fmt.Errorf("mark %s removed: %w", obj.GetName(), err)
+		}
+		done.markedRemoved++
+	}
+	return nil
+}
+
+// sameJSON compares two values as the API server would store them.
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	var va, vb any
+	if json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
