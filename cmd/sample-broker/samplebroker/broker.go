@@ -1,0 +1,248 @@
+// Package samplebroker is a reference OSB v2.17 broker: a database-like
+// service whose plans publish schemas with real rules, asynchronous
+// provision and deprovision, credentials unique per binding, a service that
+// cannot be bound, a plan that cannot be changed, basic auth, fault knobs
+// for tests, and state that survives a restart.
+package samplebroker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+)
+
+// Options configure a Broker.
+type Options struct {
+	// Username and Password are the basic auth credentials clients must send.
+	Username, Password string
+	// AsyncDelay makes provision and deprovision asynchronous, finishing
+	// after this long; zero answers synchronously.
+	AsyncDelay time.Duration
+	// StateDir, when set, keeps instances and bindings in StateDir/state.json
+	// so they survive a restart.
+	StateDir string
+	// DatabaseHost is the host name put in credentials.
+	DatabaseHost string
+	// Now tells the time; tests may replace it.
+	Now func() time.Time
+}
+
+// Broker serves the OSB API. It is an http.Handler.
+type Broker struct {
+	opts    Options
+	catalog osb.CatalogResponse
+	plans   map[string]planInfo
+	mux     *http.ServeMux
+
+	mu     sync.Mutex
+	state  state
+	faults map[string]Fault
+}
+
+type planInfo struct {
+	serviceID     string
+	bindable      bool
+	updatable     bool
+	maintenance   string
+	create        *jsonschema.Schema
+	update        *jsonschema.Schema
+	bind          *jsonschema.Schema
+	serviceName   string
+	planName      string
+}
+
+// state is what the broker persists.
+type state struct {
+	Instances  map[string]*instance  `json:"instances"`
+	Bindings   map[string]*binding   `json:"bindings"`
+	Operations map[string]*operation `json:"operations"`
+}
+
+type instance struct {
+	ServiceID       string         `json:"serviceID"`
+	PlanID          string         `json:"planID"`
+	Parameters      map[string]any `json:"parameters,omitempty"`
+	MaintenanceInfo string         `json:"maintenanceInfo,omitempty"`
+	Ready           bool           `json:"ready"`
+	Operation       string         `json:"operation,omitempty"`
+}
+
+type binding struct {
+	InstanceID  string         `json:"instanceID"`
+	Parameters  map[string]any `json:"parameters,omitempty"`
+	Credentials map[string]any `json:"credentials"`
+}
+
+type operation struct {
+	Kind        string         `json:"kind"`
+	InstanceID  string         `json:"instanceID"`
+	DoneAt      time.Time      `json:"doneAt"`
+	Fail        bool           `json:"fail,omitempty"`
+	NeverFinish bool           `json:"neverFinish,omitempty"`
+	NewPlanID   string         `json:"newPlanID,omitempty"`
+	NewParams   map[string]any `json:"newParams,omitempty"`
+}
+
+// New returns a broker, loading its state from opts.StateDir when there is one.
+func New(opts Options) (*Broker, error) {
+	if opts.Username == "" || opts.Password == "" {
+		return nil, errors.New("a username and password are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DatabaseHost == "" {
+		opts.DatabaseHost = "sample-db.example.internal"
+	}
+	b := &Broker{
+		opts:    opts,
+		catalog: Catalog(),
+		plans:   map[string]planInfo{},
+		faults:  map[string]Fault{},
+		state:   state{Instances: map[string]*instance{}, Bindings: map[string]*binding{}, Operations: map[string]*operation{}},
+	}
+	for _, svc := range b.catalog.Services {
+		for _, p := range svc.Plans {
+			info := planInfo{serviceID: svc.ID, bindable: *svc.Bindable, updatable: svc.PlanUpdatable, serviceName: svc.Name, planName: p.Name}
+			if p.PlanUpdatable != nil {
+				info.updatable = *p.PlanUpdatable
+			}
+			if p.MaintenanceInfo != nil {
+				info.maintenance = p.MaintenanceInfo.Version
+			}
+			if s := p.Schemas; s != nil {
+				var err error
+				if info.create, err = schema.Compile(s.ServiceInstance.Create.Parameters); err != nil {
+					return nil, err
+				}
+				if info.update, err = schema.Compile(s.ServiceInstance.Update.Parameters); err != nil {
+					return nil, err
+				}
+				if info.bind, err = schema.Compile(s.ServiceBinding.Create.Parameters); err != nil {
+					return nil, err
+				}
+			}
+			b.plans[p.ID] = info
+		}
+	}
+	if err := b.load(); err != nil {
+		return nil, err
+	}
+	b.routes()
+	return b, nil
+}
+
+func (b *Broker) statePath() string { return filepath.Join(b.opts.StateDir, "state.json") }
+
+func (b *Broker) load() error {
+	if b.opts.StateDir == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(b.statePath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &b.state); err != nil {
+		return fmt.Errorf("read %s: %w", b.statePath(), err)
+	}
+	return nil
+}
+
+// save writes the state atomically; callers hold b.mu.
+func (b *Broker) save() error {
+	if b.opts.StateDir == "" {
+		return nil
+	}
+	raw, err := json.MarshalIndent(b.state, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(b.opts.StateDir, 0o700); err != nil {
+		return err
+	}
+	tmp := b.statePath() + ".tmp"
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, b.statePath())
+}
+
+// ServeHTTP checks credentials and the API version, applies any fault for
+// the endpoint, then serves it.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if user, pass, ok := r.BasicAuth(); !ok || user != b.opts.Username || pass != b.opts.Password {
+		w.Header().Set("WWW-Authenticate", `Basic realm="sample-broker"`)
+		writeError(w, http.StatusUnauthorized, "", "missing or wrong credentials")
+		return
+	}
+	b.mux.ServeHTTP(w, r)
+}
+
+func (b *Broker) routes() {
+	b.mux = http.NewServeMux()
+	osbRoute := func(pattern, op string, h http.HandlerFunc) {
+		b.mux.Handle(pattern, b.versioned(b.faulty(op, h)))
+	}
+	osbRoute("GET /v2/catalog", "catalog", b.getCatalog)
+	osbRoute("PUT /v2/service_instances/{instance}", "provision", b.provision)
+	osbRoute("PATCH /v2/service_instances/{instance}", "update", b.update)
+	osbRoute("DELETE /v2/service_instances/{instance}", "deprovision", b.deprovision)
+	osbRoute("GET /v2/service_instances/{instance}", "getInstance", b.getInstance)
+	osbRoute("GET /v2/service_instances/{instance}/last_operation", "lastOperation", b.lastOperation)
+	osbRoute("PUT /v2/service_instances/{instance}/service_bindings/{binding}", "bind", b.bind)
+	osbRoute("DELETE /v2/service_instances/{instance}/service_bindings/{binding}", "unbind", b.unbind)
+	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}", "getBinding", b.getBinding)
+	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}/last_operation", "bindingLastOperation", b.bindingLastOperation)
+	b.mux.HandleFunc("PUT /admin/faults/{operation}", b.setFault)
+	b.mux.HandleFunc("DELETE /admin/faults", b.clearFaults)
+	b.mux.HandleFunc("GET /admin/state", b.getState)
+}
+
+// versioned refuses requests without a 2.x X-Broker-API-Version, as the
+// spec asks of brokers.
+func (b *Broker) versioned(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get(osb.HeaderAPIVersion)
+		if !strings.HasPrefix(v, "2.") {
+			writeError(w, http.StatusPreconditionFailed, "", fmt.Sprintf("%s must be 2.x, got %q", osb.HeaderAPIVersion, v))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	body := map[string]any{"description": description}
+	if code != "" {
+		body["error"] = code
+	}
+	writeJSON(w, status, body)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
+}
