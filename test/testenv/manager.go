@@ -103,4 +103,3 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	}
 	return &Manager{Manager: mgr, Writes: counter}
 }
-

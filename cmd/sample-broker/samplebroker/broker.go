@@ -53,15 +53,15 @@ type Broker struct {
 }
 
 type planInfo struct {
-	serviceID     string
-	bindable      bool
-	updatable     bool
-	maintenance   string
-	create        *jsonschema.Schema
-	update        *jsonschema.Schema
-	bind          *jsonschema.Schema
-	serviceName   string
-	planName      string
+	serviceID   string
+	bindable    bool
+	updatable   bool
+	maintenance string
+	create      *jsonschema.Schema
+	update      *jsonschema.Schema
+	bind        *jsonschema.Schema
+	serviceName string
+	planName    string
 }
 
 // state is what the broker persists.
