@@ -27,12 +27,13 @@ func main() {
 		fail(err)
 	}
 	manager := flag.String("manager", filepath.Join(root, "bin", "catalog-manager"), "Path of the catalog-manager binary to run.")
+	sampleBroker := flag.String("sample-broker", filepath.Join(root, "bin", "sample-broker"), "Path of the sample-broker binary to run.")
 	stateDir := flag.String("state-dir", filepath.Join(root, ".run"), "Directory for the kubeconfig and logs.")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *manager, *stateDir); err != nil {
+	if err := run(ctx, *manager, *sampleBroker, *stateDir); err != nil {
 		fail(err)
 	}
 }
@@ -42,9 +43,11 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func run(ctx context.Context, managerPath, stateDir string) error {
-	if _, err := os.Stat(managerPath); err != nil {
-		return fmt.Errorf("%s is missing: run `make build`", managerPath)
+func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
+	for _, bin := range []string{managerPath, brokerPath} {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("%s is missing: run `make build`", bin)
+		}
 	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
@@ -64,64 +67,94 @@ func run(ctx context.Context, managerPath, stateDir string) error {
 		_ = os.Remove(kubeconfig)
 	}()
 
+	brokerAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	brokerPassword := randomPassword()
+	brokerLog := filepath.Join(stateDir, "sample-broker.log")
+	brokerProc, err := startProcess(brokerLog, []string{"SAMPLE_BROKER_PASSWORD=" + brokerPassword}, brokerPath,
+		"--listen", brokerAddr, "--username", sampleBrokerUser)
+	if err != nil {
+		return err
+	}
+	defer brokerProc.stop()
+
 	probeAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(stateDir, "catalog-manager.log")
-	mgr, err := startManager(managerPath, kubeconfig, probeAddr, logPath)
+	managerLog := filepath.Join(stateDir, "catalog-manager.log")
+	manager, err := startProcess(managerLog, nil, managerPath,
+		"--kubeconfig", kubeconfig,
+		"--health-probe-bind-address", probeAddr,
+		"--metrics-bind-address", "0",
+	)
 	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- mgr.Wait() }()
-	defer stopManager(mgr, exited)
+	defer manager.stop()
 
-	if err := waitReady(ctx, probeAddr, exited); err != nil {
-		return fmt.Errorf("catalog-manager did not become ready (see %s): %w", logPath, err)
+	if err := waitReady(ctx, probeAddr, manager.exited); err != nil {
+		return fmt.Errorf("catalog-manager did not become ready (see %s): %w", managerLog, err)
 	}
-	printBanner(kubeconfig, logPath, env.Config.Host, filepath.Join(env.Root, "bin"))
+	fmt.Println(">> registering the sample broker")
+	if err := registerSampleBroker(ctx, env, "http://"+brokerAddr, brokerPassword); err != nil {
+		return fmt.Errorf("register the sample broker (see %s and %s): %w", brokerLog, managerLog, err)
+	}
+	printBanner(kubeconfig, managerLog, brokerLog, env.Config.Host, "http://"+brokerAddr, filepath.Join(env.Root, "bin"))
 
 	select {
 	case <-ctx.Done():
 		fmt.Println("\n>> stopping")
 		return nil
-	case err := <-exited:
-		exited <- err
-		return fmt.Errorf("catalog-manager exited (see %s): %v", logPath, err)
+	case err := <-manager.exited:
+		manager.exited <- err
+		return fmt.Errorf("catalog-manager exited (see %s): %v", managerLog, err)
+	case err := <-brokerProc.exited:
+		brokerProc.exited <- err
+		return fmt.Errorf("sample-broker exited (see %s): %v", brokerLog, err)
 	}
 }
 
-func startManager(path, kubeconfig, probeAddr, logPath string) (*exec.Cmd, error) {
+// process is a child process with its output in a log file.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func startProcess(logPath string, extraEnv []string, path string, args ...string) (*process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path,
-		"--kubeconfig", kubeconfig,
-		"--health-probe-bind-address", probeAddr,
-		"--metrics-bind-address", "0",
-	)
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: the terminal's Ctrl-C reaches localenv, which
 	// then stops the manager before the control plane it talks to.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
-		return nil, fmt.Errorf("start catalog-manager: %w", err)
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(path), err)
 	}
-	return cmd, nil
+	p := &process{cmd: cmd, exited: make(chan error, 1)}
+	go func() {
+		p.exited <- cmd.Wait()
+		_ = logFile.Close()
+	}()
+	return p, nil
 }
 
-// stopManager asks the manager to shut down and kills it if it does not
-// within ten seconds.
-func stopManager(cmd *exec.Cmd, exited chan error) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+// stop asks the process to shut down and kills it if it does not within
+// ten seconds.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-exited:
+	case <-p.exited:
 	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 }
 
@@ -157,22 +190,23 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func printBanner(kubeconfig, logPath, host, binDir string) {
+func printBanner(kubeconfig, managerLog, brokerLog, host, brokerURL, binDir string) {
 	fmt.Printf(`
 Service Catalog is running on a local control plane.
 
   API server       %s
   catalog-manager  logs in %s
+  sample-broker    %s, registered as ClusterServiceBroker sample-broker; logs in %s
 
 In another shell:
 
   export KUBECONFIG=%s
   export PATH=%s:$PATH     # the pinned kubectl
-  kubectl get crd | grep servicecatalog.k8s.io
-  kubectl api-resources --categories=servicecatalog
-  kubectl apply -f test/e2e/testdata/walkthrough.yaml
+  kubectl get clusterservicebrokers
+  kubectl get clusterserviceclasses -o=custom-columns=NAME:.metadata.name,EXTERNAL\ NAME:.spec.externalName
+  kubectl get clusterserviceplans
   kubectl get servicecatalog -A
 
 Press Ctrl-C to stop everything.
-`, host, logPath, kubeconfig, binDir)
+`, host, managerLog, brokerURL, brokerLog, kubeconfig, binDir)
 }

@@ -25,7 +25,7 @@ func TestRunAndInterrupt(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	require.NoError(t, err)
 	dir := t.TempDir()
-	for pkg, out := range map[string]string{"./cmd/catalog-manager": "catalog-manager", "./hack/localenv": "localenv"} {
+	for pkg, out := range map[string]string{"./cmd/catalog-manager": "catalog-manager", "./cmd/sample-broker": "sample-broker", "./hack/localenv": "localenv"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
 		build.Dir = root
 		output, err := build.CombinedOutput()
@@ -33,7 +33,8 @@ func TestRunAndInterrupt(t *testing.T) {
 	}
 
 	stateDir := filepath.Join(dir, "state")
-	cmd := exec.Command(filepath.Join(dir, "localenv"), "--manager", filepath.Join(dir, "catalog-manager"), "--state-dir", stateDir)
+	cmd := exec.Command(filepath.Join(dir, "localenv"), "--manager", filepath.Join(dir, "catalog-manager"),
+		"--sample-broker", filepath.Join(dir, "sample-broker"), "--state-dir", stateDir)
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -73,12 +74,20 @@ func TestRunAndInterrupt(t *testing.T) {
 	}
 	assert.Len(t, crds, 8, string(out))
 
+	// The sample broker is registered and its catalog is in.
+	out, err = exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), "--kubeconfig", kubeconfig, "get", "clusterserviceclasses",
+		"-o=custom-columns=NAME:.metadata.name,EXTERNAL NAME:.spec.externalName").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "sample-db")
+	assert.Contains(t, string(out), "sample-backup")
+	assert.Contains(t, printed.String(), "sample broker ready: fetched 2 services, 4 plans")
+
 	started := descendants(cmd.Process.Pid)
 	var names []string
 	for _, pid := range started {
 		names = append(names, commandName(pid))
 	}
-	for _, want := range []string{"etcd", "kube-apiserver", "catalog-manager"} {
+	for _, want := range []string{"etcd", "kube-apiserver", "catalog-manager", "sample-broker"} {
 		require.Contains(t, names, want, "localenv should have started %s", want)
 	}
 
