@@ -83,7 +83,9 @@ spec:
 	res = env.Kubectl(ctx, "", "get", "serviceplans", "-n", "default", "-o=custom-columns=NAME:.spec.externalName,FREE:.spec.free", "--sort-by=.spec.externalName")
 	require.NoError(t, res.Err, res.Stderr)
 	assert.Equal(t, []string{"NAME", "daily", "large", "medium", "small"}, firstColumn(res.Stdout))
-	t.Cleanup(func() { env.Kubectl(context.Background(), "", "delete", "-n", "default", "servicebrokers,serviceclasses,serviceplans", "--all") })
+	t.Cleanup(func() {
+		env.Kubectl(context.Background(), "", "delete", "-n", "default", "servicebrokers,serviceclasses,serviceplans", "--all")
+	})
 
 	// A wrong password: Ready=False, and the message carries the broker's answer.
 	res = env.Kubectl(ctx, "", "patch", "secret", "sample-broker-auth", "-n", "default", "-p", `{"stringData":{"password":"wrong"}}`)
