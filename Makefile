@@ -42,6 +42,10 @@ build: generate ## Build the binaries into bin/.
 test: tools verify ## Run unit and integration tests against a real kube-apiserver.
 	go test ./... -count=1
 
+.PHONY: bench
+bench: tools ## Run the benchmarks (a 1000-plan catalog sync against a real API server) once each.
+	go test ./... -run '^$$' -bench . -benchtime 1x
+
 .PHONY: run
 run: tools build ## Run the catalog on an embedded local control plane.
 	go build -o $(BIN)/localenv ./hack/localenv

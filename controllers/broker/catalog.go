@@ -34,7 +34,7 @@ type desiredCatalog struct {
 // buildCatalog turns a broker's catalog into classes and plans, keeping only
 // what the restrictions allow. It checks the whole catalog and returns every
 // problem it finds; a catalog with problems must not be applied.
-func buildCatalog(resp *osb.CatalogResponse, allowed restrictions) (desiredCatalog, []string) {
+func buildCatalog(resp *osb.CatalogResponse, allowed restrictions, schemas *schema.Cache) (desiredCatalog, []string) {
 	var (
 		out        desiredCatalog
 		problems   []string
@@ -114,7 +114,7 @@ func buildCatalog(resp *osb.CatalogResponse, allowed restrictions) (desiredCatal
 			if plan.MaintenanceInfo != nil && plan.MaintenanceInfo.Version == "" {
 				problem("%s has maintenance_info without a version", planWhere)
 			}
-			spec, schemaProblems := planSpec(plan)
+			spec, schemaProblems := planSpec(plan, schemas)
 			for _, p := range schemaProblems {
 				problem("%s: %s", planWhere, p)
 			}
@@ -143,7 +143,7 @@ func classSpec(svc osb.Service) v1beta1.CommonServiceClassSpec {
 	}
 }
 
-func planSpec(plan osb.Plan) (v1beta1.CommonServicePlanSpec, []string) {
+func planSpec(plan osb.Plan, schemas *schema.Cache) (v1beta1.CommonServicePlanSpec, []string) {
 	spec := v1beta1.CommonServicePlanSpec{
 		ExternalName:           plan.Name,
 		ExternalID:             plan.ID,
@@ -163,7 +163,7 @@ func planSpec(plan osb.Plan) (v1beta1.CommonServicePlanSpec, []string) {
 		if s == nil || len(bytes.TrimSpace(s.Parameters)) == 0 || bytes.Equal(bytes.TrimSpace(s.Parameters), []byte("null")) {
 			return
 		}
-		if _, err := schema.Compile(s.Parameters); err != nil {
+		if _, err := schemas.Compile(s.Parameters); err != nil {
 			problems = append(problems, fmt.Sprintf("%s schema: %v", what, err))
 			return
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/schema"
 )
 
 // DefaultRelistDuration is how often a catalog is fetched when the broker
@@ -49,6 +50,8 @@ type Reconciler struct {
 	Transport http.RoundTripper
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
+	// Schemas caches compiled parameter schemas across relists.
+	Schemas *schema.Cache
 
 	scope   scope
 	mu      sync.Mutex
@@ -69,6 +72,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Transport, when set, carries the OSB requests (tests).
 	Transport http.RoundTripper
+	// Schemas caches compiled parameter schemas; one is made when nil.
+	Schemas *schema.Cache
 }
 
 // Setup registers the ClusterServiceBroker and ServiceBroker controllers
@@ -77,8 +82,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := setupInstanceIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	if opts.Schemas == nil {
+		opts.Schemas = schema.NewCache(8192)
+	}
 	for _, s := range []scope{clusterScope{}, namespacedScope{}} {
 		r := &Reconciler{
+			Schemas:        opts.Schemas,
 			Client:         mgr.GetClient(),
 			APIReader:      mgr.GetAPIReader(),
 			Recorder:       mgr.GetEventRecorder("service-catalog"),
@@ -203,7 +212,7 @@ func (r *Reconciler) relist(ctx context.Context, broker brokerObject) (ctrl.Resu
 		r.remember(key, broker.GetGeneration())
 		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorInvalidCatalog, err.Error(), nil)
 	}
-	desired, problems := buildCatalog(catalog, allowed)
+	desired, problems := buildCatalog(catalog, allowed, r.Schemas)
 	if len(problems) == 0 {
 		problems, err = r.collisions(ctx, broker, desired)
 		if err != nil {

@@ -40,7 +40,7 @@ const eventually, tick = 30 * time.Second, 100 * time.Millisecond
 
 // startController starts the broker controllers and removes every catalog
 // object when the test ends, so tests do not see each other's brokers.
-func startController(t *testing.T) *testenv.Manager {
+func startController(t testing.TB) *testenv.Manager {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, obj := range []client.Object{&v1beta1.ClusterServiceBroker{}, &v1beta1.ClusterServiceClass{}, &v1beta1.ClusterServicePlan{}} {
@@ -55,7 +55,7 @@ func startController(t *testing.T) *testenv.Manager {
 	})
 }
 
-func authSecret(t *testing.T, name, username, password string) {
+func authSecret(t testing.TB, name, username, password string) {
 	t.Helper()
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},

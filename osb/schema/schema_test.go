@@ -63,3 +63,25 @@ func mustJSON(t *testing.T, s string) any {
 	require.NoError(t, err)
 	return v
 }
+
+func TestCacheCompilesOnceAndStaysBounded(t *testing.T) {
+	c := NewCache(2)
+	a, b, d := []byte(`{"type":"object"}`), []byte(`{"type":"string"}`), []byte(`{"type":"objekt"}`)
+	first, err := c.Compile(a)
+	require.NoError(t, err)
+	again, err := c.Compile(a)
+	require.NoError(t, err)
+	assert.Same(t, first, again, "the same content is compiled once")
+
+	_, err = c.Compile(d)
+	require.Error(t, err)
+	_, err2 := c.Compile(d)
+	assert.Equal(t, err, err2, "a broken schema is remembered with its error")
+
+	_, err = c.Compile(b)
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.Len(), "the cache never holds more than its capacity")
+	third, err := c.Compile(a)
+	require.NoError(t, err)
+	assert.NotSame(t, first, third, "the least recently used schema was dropped")
+}

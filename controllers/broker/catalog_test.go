@@ -1,0 +1,118 @@
+package broker
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+)
+
+func TestObjectName(t *testing.T) {
+	tests := map[string]struct {
+		id, want string
+	}{
+		"GUID kept as is":        {id: "86064792-7ea2-467b-af93-ac9694d96d52", want: "86064792-7ea2-467b-af93-ac9694d96d52"},
+		"lower-case name kept":   {id: "small.v2", want: "small.v2"},
+		"upper case hashed":      {id: "Small", want: "small-"},
+		"spaces and underscores": {id: "my_plan id", want: "my-plan-id-"},
+		"only symbols":           {id: "@@@", want: "osb-"},
+		"too long":               {id: strings.Repeat("a", 300), want: strings.Repeat("a", 200) + "-"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := objectName(tc.id)
+			assert.True(t, strings.HasPrefix(got, tc.want), "%q does not start with %q", got, tc.want)
+			assert.Empty(t, validation.IsDNS1123Subdomain(got), "%q is not a valid name", got)
+			assert.Equal(t, got, objectName(tc.id), "names are stable")
+		})
+	}
+	assert.NotEqual(t, objectName("Small"), objectName("SMALL"), "ids that differ only in case get different names")
+}
+
+func catalogOf(t *testing.T, raw string) *osb.CatalogResponse {
+	t.Helper()
+	var c osb.CatalogResponse
+	require.NoError(t, json.Unmarshal([]byte(raw), &c))
+	return &c
+}
+
+func TestBuildCatalog(t *testing.T) {
+	const catalog = `{"services":[{"id":"svc","name":"db","description":"d","bindable":true,"plan_updateable":true,
+		"metadata":{"b":1,"a":{"z":true,"y":12345678901234567890}},
+		"plans":[
+			{"id":"p1","name":"small","description":"s","schemas":{"service_instance":{"create":{"parameters":{"type":"object"}}}}},
+			{"id":"p2","name":"big","description":"b","free":false,"bindable":false,"plan_updateable":false,"maximum_polling_duration":60}]}]}`
+	got, problems := buildCatalog(catalogOf(t, catalog), noRestrictions(t), schema.NewCache(10))
+	require.Empty(t, problems)
+	require.Len(t, got.classes, 1)
+	require.Len(t, got.plans, 2)
+	assert.Equal(t, "svc", got.classes[0].name)
+	assert.JSONEq(t, `{"a":{"y":12345678901234567890,"z":true},"b":1}`, string(got.classes[0].spec.ExternalMetadata.Raw))
+	assert.Equal(t, `{"a":{"y":12345678901234567890,"z":true},"b":1}`, string(got.classes[0].spec.ExternalMetadata.Raw), "canonical form, numbers exact")
+	small, big := got.plans[0], got.plans[1]
+	assert.True(t, small.spec.Free, "free defaults to true")
+	assert.Nil(t, small.spec.Bindable, "bindable is inherited from the class when the plan is silent")
+	assert.Equal(t, "svc", small.className)
+	assert.False(t, big.spec.Free)
+	assert.False(t, *big.spec.PlanUpdatable)
+	assert.Equal(t, int64(60), *big.spec.MaximumPollingDuration)
+}
+
+func TestCatalogRestrictionsFilter(t *testing.T) {
+	const catalog = `{"services":[
+		{"id":"a","name":"alpha","description":"d","bindable":true,"plans":[{"id":"a1","name":"free","description":"d"},{"id":"a2","name":"paid","description":"d","free":false}]},
+		{"id":"b","name":"beta","description":"d","bindable":true,"plans":[{"id":"b1","name":"free","description":"d"}]}]}`
+	tests := map[string]struct {
+		restrictions v1beta1.CatalogRestrictions
+		classes      []string
+		plans        []string
+	}{
+		"none":             {classes: []string{"a", "b"}, plans: []string{"a1", "a2", "b1"}},
+		"class by name":    {restrictions: v1beta1.CatalogRestrictions{ServiceClass: []string{"spec.externalName in (alpha)"}}, classes: []string{"a"}, plans: []string{"a1", "a2"}},
+		"class excluded":   {restrictions: v1beta1.CatalogRestrictions{ServiceClass: []string{"spec.externalName notin (alpha)"}}, classes: []string{"b"}, plans: []string{"b1"}},
+		"free plans only":  {restrictions: v1beta1.CatalogRestrictions{ServicePlan: []string{"spec.free=true"}}, classes: []string{"a", "b"}, plans: []string{"a1", "b1"}},
+		"two requirements": {restrictions: v1beta1.CatalogRestrictions{ServicePlan: []string{"spec.free=true", "spec.externalID!=b1"}}, classes: []string{"a", "b"}, plans: []string{"a1"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			allowed, err := parseRestrictions(&tc.restrictions)
+			require.NoError(t, err)
+			got, problems := buildCatalog(catalogOf(t, catalog), allowed, schema.NewCache(10))
+			require.Empty(t, problems)
+			var classes, plans []string
+			for _, c := range got.classes {
+				classes = append(classes, c.name)
+			}
+			for _, p := range got.plans {
+				plans = append(plans, p.name)
+			}
+			assert.Equal(t, tc.classes, classes)
+			assert.Equal(t, tc.plans, plans)
+		})
+	}
+	_, err := parseRestrictions(&v1beta1.CatalogRestrictions{ServiceClass: []string{"spec.externalName in in"}})
+	assert.ErrorContains(t, err, "catalogRestrictions.serviceClass:")
+}
+
+func TestOversizedSchemaIsAProblem(t *testing.T) {
+	big := `{"description":"` + strings.Repeat("x", schema.MaxBytes) + `"}`
+	catalog := `{"services":[{"id":"s","name":"s","description":"d","bindable":true,"plans":[{"id":"p","name":"p","description":"d",
+		"schemas":{"service_instance":{"update":{"parameters":` + big + `}}}}]}]}`
+	_, problems := buildCatalog(catalogOf(t, catalog), noRestrictions(t), schema.NewCache(10))
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0], `service "s" plan "p": instance update schema: schema larger than 64 kB`)
+}
+
+func noRestrictions(t *testing.T) restrictions {
+	t.Helper()
+	r, err := parseRestrictions(nil)
+	require.NoError(t, err)
+	return r
+}
