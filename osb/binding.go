@@ -21,6 +21,9 @@ type BindRequest struct {
 	BindResource map[string]any
 	Parameters   map[string]any
 	Identity     *OriginatingIdentity
+	// Synchronous leaves out accepts_incomplete=true: an asynchronous bind
+	// needs bindings_retrievable, to fetch the credentials afterwards.
+	Synchronous bool
 }
 
 // BindResponse is a successful bind. Credentials are only in it for a
@@ -53,8 +56,12 @@ type bindingBody struct {
 // Bind sends PUT /v2/service_instances/:iid/service_bindings/:bid.
 // 200, 201 and 202 are success.
 func (c *Client) Bind(ctx context.Context, r *BindRequest) (*BindResponse, error) {
+	query := acceptsIncomplete
+	if r.Synchronous {
+		query = nil
+	}
 	resp, err := c.do(ctx, request{
-		method: http.MethodPut, path: bindingPath(r.InstanceID, r.BindingID), query: acceptsIncomplete, identity: r.Identity,
+		method: http.MethodPut, path: bindingPath(r.InstanceID, r.BindingID), query: query, identity: r.Identity,
 		body: bindBody{ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, BindResource: r.BindResource, Parameters: r.Parameters},
 	})
 	if err != nil {

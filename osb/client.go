@@ -217,7 +217,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, &TransportError{Method: r.method, Path: r.path, Err: err}
 	}
 	defer resp.Body.Close()
 
@@ -245,7 +245,7 @@ func (r *response) decode(v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(r.body, v); err != nil {
-		return fmt.Errorf("%s %s: decode %d response: %w", r.method, r.path, r.status, err)
+		return &MalformedResponseError{StatusCode: r.status, Method: r.method, Path: r.path, Err: err}
 	}
 	return nil
 }

@@ -377,3 +377,59 @@ func TestCatalogDecoding(t *testing.T) {
 	assert.Equal(t, "1.2.0", db.Plans[1].MaintenanceInfo.Version)
 	assert.Equal(t, int64(600), *db.Plans[1].MaximumPollingDuration)
 }
+
+func TestOutcomeFollowsTheOrphanMitigationTable(t *testing.T) {
+	tests := map[string]struct {
+		resp osbtest.Response
+		want osb.Outcome
+	}{
+		"201 with malformed body": {resp: osbtest.Response{Status: 201, Body: `{"dashboard_url":`}, want: osb.Uncertain},
+		"202 with malformed body": {resp: osbtest.Response{Status: 202, Body: `[1,2`}, want: osb.Uncertain},
+		"200 with malformed body": {resp: osbtest.Response{Status: 200, Body: `{"x":`}, want: osb.Rejected},
+		"204, another 2xx":        {resp: osbtest.Response{Status: 204}, want: osb.Uncertain},
+		"408":                     {resp: osbtest.Response{Status: 408, Body: `{}`}, want: osb.Rejected},
+		"400":                     {resp: osbtest.Response{Status: 400, Body: `{}`}, want: osb.Rejected},
+		"422":                     {resp: osbtest.Response{Status: 422, Body: `{"error":"AsyncRequired"}`}, want: osb.Rejected},
+		"500":                     {resp: osbtest.Response{Status: 500, Body: `{}`}, want: osb.Uncertain},
+		"503":                     {resp: osbtest.Response{Status: 503, Body: `{}`}, want: osb.Uncertain},
+		"timeout":                 {resp: osbtest.Response{Delay: time.Hour}, want: osb.Uncertain},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := osbtest.New(t)
+			b.On(osbtest.Provision, tc.resp)
+			_, err := newClient(t, b, func(c *osb.Config) { c.Timeout = 200 * time.Millisecond }).Provision(context.Background(),
+				&osb.ProvisionRequest{InstanceID: "i", ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "s"})
+			require.Error(t, err)
+			assert.Equal(t, tc.want, osb.OutcomeOf(err), "%v", err)
+		})
+	}
+	t.Run("connection refused", func(t *testing.T) {
+		c, err := osb.New(osb.Config{URL: "http://127.0.0.1:1", Auth: &osb.Auth{Bearer: &osb.BearerAuth{Token: "t"}}})
+		require.NoError(t, err)
+		_, err = c.GetCatalog(context.Background())
+		require.Error(t, err)
+		assert.Equal(t, osb.Rejected, osb.OutcomeOf(err), "%v", err)
+	})
+}
+
+func TestPollInterval(t *testing.T) {
+	tests := map[string]struct {
+		retryAfter, elapsed, max time.Duration
+		low, high                time.Duration
+	}{
+		"Retry-After wins":          {retryAfter: 90 * time.Second, elapsed: time.Second, max: time.Minute, low: 90 * time.Second, high: 90 * time.Second},
+		"at least a second":         {elapsed: 0, max: time.Minute, low: 900 * time.Millisecond, high: 1100 * time.Millisecond},
+		"grows with the time spent": {elapsed: 40 * time.Second, max: time.Minute, low: 9 * time.Second, high: 11 * time.Second},
+		"capped":                    {elapsed: time.Hour, max: time.Minute, low: 54 * time.Second, high: 66 * time.Second},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			for range 100 {
+				got := osb.PollInterval(tc.retryAfter, tc.elapsed, tc.max)
+				assert.GreaterOrEqual(t, got, tc.low)
+				assert.LessOrEqual(t, got, tc.high)
+			}
+		})
+	}
+}

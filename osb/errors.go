@@ -1,9 +1,13 @@
 package osb
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"time"
 )
 
@@ -79,3 +83,88 @@ func IsMaintenanceInfoConflict(err error) bool {
 
 // IsGone reports a 410 Gone.
 func IsGone(err error) bool { return StatusOf(err) == http.StatusGone }
+
+// MalformedResponseError is a success status whose body could not be read
+// as the spec defines it.
+type MalformedResponseError struct {
+	StatusCode   int
+	Method, Path string
+	Err          error
+}
+
+func (e *MalformedResponseError) Error() string {
+	return fmt.Sprintf("%s %s: malformed %d response: %v", e.Method, e.Path, e.StatusCode, e.Err)
+}
+
+func (e *MalformedResponseError) Unwrap() error { return e.Err }
+
+// TransportError is a request that got no HTTP response: the connection
+// failed, was reset, or timed out.
+type TransportError struct {
+	Method, Path string
+	Err          error
+}
+
+func (e *TransportError) Error() string { return fmt.Sprintf("%s %s: %v", e.Method, e.Path, e.Err) }
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// NeverSent reports whether the request certainly did not reach the broker:
+// the connection was refused or the host not found. After any other
+// transport failure the broker may have acted on it.
+func (e *TransportError) NeverSent() bool {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(e.Err, &dnsErr):
+		return true
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		return true
+	case errors.As(e.Err, &opErr) && opErr.Op == "dial" && !isTimeout(opErr):
+		return true
+	}
+	return false
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// Outcome classifies a failed request the way the spec's orphan mitigation
+// table does.
+type Outcome int
+
+const (
+	// Rejected: the broker refused the request (4xx, 408, a malformed 200);
+	// it holds nothing new.
+	Rejected Outcome = iota
+	// Uncertain: the broker may have created something (5xx, other 2xx,
+	// malformed 201/202, timeout, reset connection).
+	Uncertain
+)
+
+// OutcomeOf classifies err from a provision or bind request.
+func OutcomeOf(err error) Outcome {
+	var httpErr *HTTPError
+	var malformed *MalformedResponseError
+	var transport *TransportError
+	switch {
+	case errors.As(err, &httpErr):
+		if httpErr.StatusCode >= 500 || (httpErr.StatusCode >= 200 && httpErr.StatusCode < 300) {
+			return Uncertain
+		}
+		return Rejected
+	case errors.As(err, &malformed):
+		if malformed.StatusCode == http.StatusOK {
+			return Rejected
+		}
+		return Uncertain
+	case errors.As(err, &transport):
+		if transport.NeverSent() {
+			return Rejected
+		}
+		return Uncertain
+	}
+	return Rejected
+}

@@ -3,14 +3,17 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -18,9 +21,14 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
+	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
+	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 )
 
-// Leader election keeps a Lease; every controller reports through events.
+// Leader election keeps a Lease; every controller reports through events;
+// the kube-system namespace's UID is the default cluster id.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -33,6 +41,10 @@ type options struct {
 	leaderElectionNamespace string
 	leaderElectionID        string
 	leaseDuration           time.Duration
+	clusterID               string
+	maxPollInterval         time.Duration
+	maxPollingDuration      time.Duration
+	brokerTimeout           time.Duration
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -43,6 +55,10 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "service-catalog-manager", "Name of the leader election Lease.")
 	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a non-leader waits before it tries to take over leadership.")
+	fs.StringVar(&o.clusterID, "cluster-id", "", "Cluster id sent to brokers in the context object; defaults to the UID of the kube-system namespace.")
+	fs.DurationVar(&o.maxPollInterval, "max-poll-interval", time.Minute, "Longest wait between two last_operation polls (a broker's Retry-After may ask for longer).")
+	fs.DurationVar(&o.maxPollingDuration, "max-polling-duration", 24*time.Hour, "How long an asynchronous operation is polled before it counts as failed, when the plan sets no maximum_polling_duration.")
+	fs.DurationVar(&o.brokerTimeout, "broker-request-timeout", 60*time.Second, "Timeout of each request to a broker.")
 }
 
 func main() {
@@ -109,10 +125,37 @@ func run(opts options) error {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := broker.Setup(ctx, mgr, broker.Options{}); err != nil {
+	if opts.clusterID == "" {
+		opts.clusterID = clusterID(ctx, mgr)
+	}
+	clientOpts := offering.ClientOptions{Timeout: opts.brokerTimeout}
+	if err := offering.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.brokerTimeout}); err != nil {
 		return fmt.Errorf("set up broker controllers: %w", err)
+	}
+	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
+		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, MaxPollingDuration: opts.maxPollingDuration, Client: clientOpts,
+	}); err != nil {
+		return fmt.Errorf("set up instance controller: %w", err)
+	}
+	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
+		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, Client: clientOpts,
+	}); err != nil {
+		return fmt.Errorf("set up binding controller: %w", err)
 	}
 
 	log.Info("Starting manager", "leaderElection", opts.leaderElect, "metrics", opts.metricsAddr, "probes", opts.probeAddr)
 	return mgr.Start(ctx)
+}
+
+// clusterID is the UID of the kube-system namespace: stable for the life of
+// the cluster and unique to it.
+func clusterID(ctx context.Context, mgr ctrl.Manager) string {
+	var ns corev1.Namespace
+	if err := mgr.GetAPIReader().Get(ctx, client.ObjectKey{Name: "kube-system"}, &ns); err != nil || ns.UID == "" {
+		return "service-catalog"
+	}
+	return string(ns.UID)
 }

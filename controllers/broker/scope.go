@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,8 +55,6 @@ type scope interface {
 	newPlan(broker brokerObject) planObject
 	listClasses(ctx context.Context, c client.Reader, broker brokerObject) ([]classObject, error)
 	listPlans(ctx context.Context, c client.Reader, broker brokerObject) ([]planObject, error)
-	// secretRefs names the Secrets of basic and bearer credentials, if any.
-	secretRefs(broker brokerObject) (basic, bearer *types.NamespacedName)
 	// instancesUsing counts instances whose resolved class or plan is obj.
 	instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error)
 	// setupIndexes registers the field indexes the scope lists by.
@@ -114,26 +111,6 @@ func (clusterScope) listPlans(ctx context.Context, c client.Reader, broker broke
 		out[i] = &list.Items[i]
 	}
 	return out, nil
-}
-
-func (clusterScope) secretRefs(broker brokerObject) (basic, bearer *types.NamespacedName) {
-	auth := broker.(*v1beta1.ClusterServiceBroker).Spec.AuthInfo
-	if auth == nil {
-		return nil, nil
-	}
-	ref := func(r *v1beta1.ObjectReference) *types.NamespacedName {
-		if r == nil {
-			return nil
-		}
-		return &types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
-	}
-	if auth.Basic != nil {
-		basic = ref(auth.Basic.SecretRef)
-	}
-	if auth.Bearer != nil {
-		bearer = ref(auth.Bearer.SecretRef)
-	}
-	return basic, bearer
 }
 
 func (clusterScope) instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error) {
@@ -195,26 +172,6 @@ func (namespacedScope) listPlans(ctx context.Context, c client.Reader, broker br
 		out[i] = &list.Items[i]
 	}
 	return out, nil
-}
-
-func (namespacedScope) secretRefs(broker brokerObject) (basic, bearer *types.NamespacedName) {
-	b := broker.(*v1beta1.ServiceBroker)
-	if b.Spec.AuthInfo == nil {
-		return nil, nil
-	}
-	ref := func(r *v1beta1.LocalObjectReference) *types.NamespacedName {
-		if r == nil {
-			return nil
-		}
-		return &types.NamespacedName{Namespace: b.Namespace, Name: r.Name}
-	}
-	if b.Spec.AuthInfo.Basic != nil {
-		basic = ref(b.Spec.AuthInfo.Basic.SecretRef)
-	}
-	if b.Spec.AuthInfo.Bearer != nil {
-		bearer = ref(b.Spec.AuthInfo.Bearer.SecretRef)
-	}
-	return basic, bearer
 }
 
 func (namespacedScope) instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error) {

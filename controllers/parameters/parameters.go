@@ -1,0 +1,140 @@
+// Package parameters builds the parameters sent to a broker from an object's
+// inline parameters and the Secrets its parametersFrom names, and says what
+// changed since the broker last saw them without keeping Secret values.
+package parameters
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// Redacted replaces, in status, every parameter value taken from a Secret.
+const Redacted = "<redacted>"
+
+// Set is the merged parameters of an instance or binding.
+type Set struct {
+	// Values is what the broker is sent.
+	Values map[string]any
+	// fromSecrets names the keys whose values came from Secrets.
+	fromSecrets map[string]bool
+}
+
+// Error says what is wrong with parameters or parametersFrom, in
+// words a user can act on.
+type Error struct{ msg string }
+
+func (e *Error) Error() string { return e.msg }
+
+// Build merges inline parameters with those of the Secrets named
+// by parametersFrom, all in namespace. A key given twice is an error.
+func Build(ctx context.Context, secrets client.Reader, namespace string, inline *runtime.RawExtension, from []v1beta1.ParametersFromSource) (Set, error) {
+	p := Set{Values: map[string]any{}, fromSecrets: map[string]bool{}}
+	if inline != nil && len(bytes.TrimSpace(inline.Raw)) > 0 {
+		if err := json.Unmarshal(inline.Raw, &p.Values); err != nil {
+			return p, &Error{"spec.parameters must be a JSON object: " + err.Error()}
+		}
+		if p.Values == nil {
+			p.Values = map[string]any{}
+		}
+	}
+	for i, src := range from {
+		ref := src.SecretKeyRef
+		if ref == nil {
+			return p, &Error{fmt.Sprintf("spec.parametersFrom[%d] names no secretKeyRef", i)}
+		}
+		var secret corev1.Secret
+		if err := secrets.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &secret); err != nil {
+			if client.IgnoreNotFound(err) == nil {
+				return p, &Error{fmt.Sprintf("spec.parametersFrom[%d]: Secret %s/%s not found", i, namespace, ref.Name)}
+			}
+			return p, err
+		}
+		raw, ok := secret.Data[ref.Key]
+		if !ok {
+			return p, &Error{fmt.Sprintf("spec.parametersFrom[%d]: Secret %s/%s has no key %q", i, namespace, ref.Name, ref.Key)}
+		}
+		var values map[string]any
+		if err := json.Unmarshal(raw, &values); err != nil || values == nil {
+			// The value is never quoted back: it may be a secret.
+			return p, &Error{fmt.Sprintf("spec.parametersFrom[%d]: key %q of Secret %s/%s must hold a JSON object", i, ref.Key, namespace, ref.Name)}
+		}
+		for k, v := range values {
+			if _, dup := p.Values[k]; dup {
+				return p, &Error{fmt.Sprintf("parameter %q is given twice: in spec.parametersFrom[%d] (Secret %s) and earlier", k, i, ref.Name)}
+			}
+			p.Values[k] = v
+			p.fromSecrets[k] = true
+		}
+	}
+	return p, nil
+}
+
+// Checksum hashes the full parameters, Secret values included, so a changed
+// Secret is noticed without storing its content.
+func (p Set) Checksum() string {
+	raw, _ := json.Marshal(p.Values) // map keys are sorted
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// ForStatus is what status may show: Secret values replaced.
+func (p Set) ForStatus() *runtime.RawExtension {
+	if len(p.Values) == 0 {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range p.Values {
+		if p.fromSecrets[k] {
+			out[k] = Redacted
+		} else {
+			out[k] = v
+		}
+	}
+	raw, _ := json.Marshal(out)
+	return &runtime.RawExtension{Raw: raw}
+}
+
+// ChangedSince returns the parameters to send in an update: those added or
+// changed since previous (what status recorded), and every Secret-derived one
+// when the checksum moved, since their old values are not kept. nil means
+// nothing changed.
+func (p Set) ChangedSince(previous *v1beta1.PropertiesState) map[string]any {
+	var old map[string]any
+	if previous != nil && previous.Parameters != nil {
+		_ = json.Unmarshal(previous.Parameters.Raw, &old)
+	}
+	secretsChanged := previous == nil || previous.ParameterChecksum != p.Checksum()
+	changed := map[string]any{}
+	keys := make([]string, 0, len(p.Values))
+	for k := range p.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := p.Values[k]
+		switch {
+		case p.fromSecrets[k]:
+			if secretsChanged {
+				changed[k] = v
+			}
+		case !reflect.DeepEqual(old[k], v):
+			changed[k] = v
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return changed
+}

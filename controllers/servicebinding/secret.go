@@ -1,0 +1,217 @@
+package servicebinding
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/jsonpath"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// LabelBinding marks the Secrets a binding owns.
+const LabelBinding = "servicecatalog.k8s.io/binding"
+
+// secretName is the credentials Secret of a binding.
+func secretName(b *v1beta1.ServiceBinding) string {
+	if b.Spec.SecretName != "" {
+		return b.Spec.SecretName
+	}
+	return b.Name
+}
+
+// envSecretName is the Secret the pod injector reads with envFrom.
+func envSecretName(b *v1beta1.ServiceBinding) string { return b.Name + "-env" }
+
+// EnvVarName turns a binding name and credential key into the variable
+// name the pod injector exposes: MYDB01_BINDING_URI for mydb01-binding/uri.
+func EnvVarName(binding, key string) string {
+	upper := func(s string) string {
+		var b strings.Builder
+		for _, r := range strings.ToUpper(s) {
+			if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+				b.WriteRune(r)
+			} else {
+				b.WriteByte('_')
+			}
+		}
+		return b.String()
+	}
+	name := upper(binding) + "_" + upper(key)
+	if name[0] >= '0' && name[0] <= '9' {
+		name = "_" + name
+	}
+	return name
+}
+
+// credentialData turns broker credentials into Secret data: strings as
+// they are, anything else as JSON.
+func credentialData(creds map[string]any) map[string][]byte {
+	data := make(map[string][]byte, len(creds))
+	for k, v := range creds {
+		if s, ok := v.(string); ok {
+			data[k] = []byte(s)
+			continue
+		}
+		raw, _ := json.Marshal(v)
+		data[k] = raw
+	}
+	return data
+}
+
+// transformError is a secretTransforms entry that cannot be applied.
+type transformError struct{ msg string }
+
+func (e *transformError) Error() string { return e.msg }
+
+// applyTransforms applies secretTransforms in order. Secrets named by
+// addKeysFrom are read from the binding's namespace only.
+func applyTransforms(ctx context.Context, secrets client.Reader, b *v1beta1.ServiceBinding, creds map[string]any, data map[string][]byte) error {
+	for i, t := range b.Spec.SecretTransforms {
+		switch {
+		case t.RenameKey != nil:
+			if v, ok := data[t.RenameKey.From]; ok {
+				data[t.RenameKey.To] = v
+				delete(data, t.RenameKey.From)
+			}
+		case t.AddKey != nil:
+			switch {
+			case t.AddKey.Value != nil:
+				data[t.AddKey.Key] = t.AddKey.Value
+			case t.AddKey.StringValue != nil:
+				data[t.AddKey.Key] = []byte(*t.AddKey.StringValue)
+			case t.AddKey.JSONPathExpression != nil:
+				jp := jsonpath.New("addKey")
+				if err := jp.Parse(*t.AddKey.JSONPathExpression); err != nil {
+					return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKey.jsonPathExpression: %v", i, err)}
+				}
+				var out bytes.Buffer
+				if err := jp.Execute(&out, creds); err != nil {
+					return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKey.jsonPathExpression: %v", i, err)}
+				}
+				data[t.AddKey.Key] = out.Bytes()
+			}
+		case t.AddKeysFrom != nil && t.AddKeysFrom.SecretRef != nil:
+			ref := t.AddKeysFrom.SecretRef
+			if ref.Namespace != "" && ref.Namespace != b.Namespace {
+				return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKeysFrom: Secret %s/%s is in another namespace; only Secrets of namespace %s can be used", i, ref.Namespace, ref.Name, b.Namespace)}
+			}
+			var src corev1.Secret
+			if err := secrets.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: ref.Name}, &src); err != nil {
+				if apierrors.IsNotFound(err) {
+					return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKeysFrom: Secret %s/%s not found", i, b.Namespace, ref.Name)}
+				}
+				return err
+			}
+			for k, v := range src.Data {
+				data[k] = v
+			}
+		case t.RemoveKey != nil:
+			delete(data, t.RemoveKey.Key)
+		}
+	}
+	return nil
+}
+
+// envData renames credential keys to variable names. Two keys that become
+// the same name are an error, never a silent overwrite.
+func envData(binding string, data map[string][]byte) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(data))
+	from := map[string]string{}
+	for _, k := range sortedKeys(data) {
+		name := EnvVarName(binding, k)
+		if other, dup := from[name]; dup {
+			return nil, &transformError{fmt.Sprintf("credential keys %q and %q both become variable %s; rename one with spec.secretTransforms", other, k, name)}
+		}
+		from[name] = k
+		out[name] = data[k]
+	}
+	return out, nil
+}
+
+func sortedKeys(data map[string][]byte) []string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// notOwnedError names a Secret that exists and belongs to someone else.
+type notOwnedError struct{ name string }
+
+func (e *notOwnedError) Error() string {
+	return fmt.Sprintf("Secret %s already exists and is not owned by this binding; delete it, or create the binding with another spec.secretName", e.name)
+}
+
+// checkSecretsFree fails when a Secret the binding would write exists and
+// is not the binding's: it is never overwritten.
+func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBinding) error {
+	for _, name := range []string{secretName(b), envSecretName(b)} {
+		var existing corev1.Secret
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !metav1.IsControlledBy(&existing, b) {
+			return &notOwnedError{name}
+		}
+	}
+	return nil
+}
+
+// writeSecret creates or updates a Secret the binding owns.
+func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding, name string, data map[string][]byte) error {
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}}
+	var existing corev1.Secret
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		secret.Labels = map[string]string{LabelBinding: b.Name}
+		secret.Type = corev1.SecretTypeOpaque
+		secret.Data = data
+		if err := controllerutil.SetControllerReference(b, secret, r.Client.Scheme()); err != nil {
+			return err
+		}
+		return r.Client.Create(ctx, secret)
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(&existing, b):
+		return &notOwnedError{name}
+	}
+	existing.Data = data
+	return r.Client.Update(ctx, &existing)
+}
+
+// deleteSecrets removes the Secrets the binding owns.
+func (r *Reconciler) deleteSecrets(ctx context.Context, b *v1beta1.ServiceBinding) error {
+	for _, name := range []string{secretName(b), envSecretName(b)} {
+		var existing corev1.Secret
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if metav1.IsControlledBy(&existing, b) {
+			if err := r.Client.Delete(ctx, &existing); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
