@@ -67,7 +67,7 @@ func (r *Reconciler) bind(ctx context.Context, b *v1beta1.ServiceBinding) (ctrl.
 	status.InProgressProperties = &v1beta1.PropertiesState{Parameters: params.ForStatus(), ParameterChecksum: params.Checksum(), UserInfo: b.Spec.UserInfo.DeepCopy()}
 	status.UnbindStatus = v1beta1.UnbindStatusRequired
 	setCondition(b, v1beta1.ConditionReady, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding")
-	if err := r.saveStatus(ctx, b, before); err != nil {
+	if err := r.claim(ctx, b, before); err != nil {
 		return ctrl.Result{}, err
 	}
 

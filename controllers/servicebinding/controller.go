@@ -226,3 +226,13 @@ func secretKeysOf(data map[string][]byte) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// claim writes the status even when unchanged, right before a request to
+// the broker, so that a decision made on a stale cache fails with a
+// conflict instead of repeating a bind.
+func (r *Reconciler) claim(ctx context.Context, b *v1beta1.ServiceBinding, before v1beta1.ServiceBindingStatus) error {
+	if equality.Semantic.DeepEqual(before, b.Status) {
+		return r.Client.Status().Update(ctx, b)
+	}
+	return r.saveStatus(ctx, b, before)
+}

@@ -76,7 +76,7 @@ func (r *Reconciler) unbind(ctx context.Context, b *v1beta1.ServiceBinding) (ctr
 		now := metav1.NewTime(r.Now())
 		b.Status.OperationStartTime = &now
 	}
-	if err := r.saveStatus(ctx, b, before); err != nil {
+	if err := r.claim(ctx, b, before); err != nil {
 		return ctrl.Result{}, err
 	}
 	resp, err := c.Unbind(ctx, &osb.UnbindRequest{

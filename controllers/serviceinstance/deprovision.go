@@ -117,7 +117,7 @@ func (r *Reconciler) deprovision(ctx context.Context, inst *v1beta1.ServiceInsta
 	if !status.OrphanMitigationInProgress {
 		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisioning, "The broker is deprovisioning the instance")
 	}
-	if err := r.saveStatus(ctx, inst, before); err != nil {
+	if err := r.claim(ctx, inst, before); err != nil {
 		return ctrl.Result{}, err
 	}
 

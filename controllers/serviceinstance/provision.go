@@ -94,7 +94,7 @@ func (r *Reconciler) provision(ctx context.Context, inst *v1beta1.ServiceInstanc
 	status.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
 	meta := fmt.Sprintf("provisioning plan %q of class %q", off.Plan.ExternalName, off.Class.ExternalName)
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisioning, "The broker is "+meta)
-	if err := r.saveStatus(ctx, inst, before); err != nil {
+	if err := r.claim(ctx, inst, before); err != nil {
 		return ctrl.Result{}, err
 	}
 

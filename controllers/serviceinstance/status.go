@@ -67,3 +67,14 @@ func isWarning(reason string) bool {
 	}
 	return true
 }
+
+// claim writes the status even when unchanged, right before a request to
+// the broker. The write carries the resourceVersion the decision was made
+// on: if the cache was stale, it fails with a conflict and the request is
+// not sent, so no stale read ever repeats a provision.
+func (r *Reconciler) claim(ctx context.Context, inst *v1beta1.ServiceInstance, before v1beta1.ServiceInstanceStatus) error {
+	if equality.Semantic.DeepEqual(before, inst.Status) {
+		return r.Client.Status().Update(ctx, inst)
+	}
+	return r.saveStatus(ctx, inst, before)
+}

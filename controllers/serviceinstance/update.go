@@ -67,7 +67,7 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, inst *v1beta1.ServiceIn
 	}
 	status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdatingInstance, "The broker is updating the instance")
-	if err := r.saveStatus(ctx, inst, before); err != nil {
+	if err := r.claim(ctx, inst, before); err != nil {
 		return ctrl.Result{}, err
 	}
 

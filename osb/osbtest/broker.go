@@ -51,6 +51,8 @@ type Request struct {
 	Query    map[string][]string
 	Header   http.Header
 	Body     []byte
+	// At is when the request arrived.
+	At time.Time
 }
 
 // JSON decodes the request body into v.
@@ -132,7 +134,7 @@ func (b *Broker) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	ep := endpointOf(r.Method, r.URL.Path)
 	b.mu.Lock()
-	b.requests = append(b.requests, Request{Endpoint: ep, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
+	b.requests = append(b.requests, Request{Endpoint: ep, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, At: time.Now()})
 	resp := b.next(ep)
 	b.mu.Unlock()
 

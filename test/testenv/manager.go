@@ -61,7 +61,12 @@ type Manager struct {
 	ctrl.Manager
 	// Writes counts every write the manager sends.
 	Writes *WriteCounter
+
+	stop func()
 }
+
+// Stop stops the manager and waits for it, as a process exit would.
+func (m *Manager) Stop() { m.stop() }
 
 // StartManager creates a manager whose writes are counted, lets setup
 // register controllers, starts it, and stops it when t ends.
@@ -87,19 +92,23 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("manager: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("manager did not stop")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("manager cache did not sync")
 	}
-	return &Manager{Manager: mgr, Writes: counter}
+	return &Manager{Manager: mgr, Writes: counter, stop: stop}
 }
