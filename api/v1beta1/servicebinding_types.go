@@ -100,7 +100,17 @@ type AddKeyTransform struct {
 type AddKeysFromTransform struct {
 	// SecretRef names the Secret. Its namespace, if given, must be the
 	// binding's own: credentials never cross namespaces.
-	SecretRef *ObjectReference `json:"secretRef"`
+	SecretRef *SecretReference `json:"secretRef"`
+}
+
+// SecretReference names a Secret; an empty namespace means the referrer's.
+type SecretReference struct {
+	// Namespace of the Secret; when set, it must be the binding's namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
 }
 
 // RemoveKeyTransform removes Key from the credentials.
