@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -105,7 +106,12 @@ type TransportError struct {
 	Err          error
 }
 
-func (e *TransportError) Error() string { return fmt.Sprintf("%s %s: %v", e.Method, e.Path, e.Err) }
+func (e *TransportError) Error() string {
+	if errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) || errors.Is(e.Err, syscall.ECONNRESET) {
+		return fmt.Sprintf("%s %s: the broker closed the connection without answering (%v)", e.Method, e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %v", e.Method, e.Path, e.Err)
+}
 
 func (e *TransportError) Unwrap() error { return e.Err }
 

@@ -56,20 +56,30 @@ var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
 
 func newWorld(t *testing.T, opts testenv.CatalogOptions, catalog any) *world {
 	t.Helper()
+	fake := osbtest.New(t)
+	if catalog != nil {
+		fake.On(osbtest.Catalog, osbtest.Response{Body: catalog})
+	}
+	w := startWorld(t, opts, strings.Replace(fake.URL(), "http://", "http://"+fake.Username+":"+fake.Password+"@", 1))
+	w.fake = fake
+	return w
+}
+
+// startWorld makes the test's namespace, starts the controllers and
+// registers the broker at url.
+func startWorld(t *testing.T, opts testenv.CatalogOptions, url string) *world {
+	t.Helper()
 	ctx := context.Background()
-	w := &world{t: t, fake: osbtest.New(t), ns: strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-"), opts: opts}
+	w := &world{t: t, ns: strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-"), opts: opts}
 	if len(w.ns) > 60 {
 		w.ns = strings.Trim(w.ns[:60], "-")
-	}
-	if catalog != nil {
-		w.fake.On(osbtest.Catalog, osbtest.Response{Body: catalog})
 	}
 	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}}))
 	// Runs after the manager stops: nothing of this test is left to the next.
 	t.Cleanup(func() { w.removeAll() })
 	w.mgr = env.StartManager(t, testenv.SetupCatalog(opts))
-	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "fake"}}
-	broker.Spec.URL = strings.Replace(w.fake.URL(), "http://", "http://"+w.fake.Username+":"+w.fake.Password+"@", 1)
+	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker"}}
+	broker.Spec.URL = url
 	require.NoError(t, env.Client.Create(ctx, broker))
 	require.Eventually(t, func() bool {
 		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(broker), broker)

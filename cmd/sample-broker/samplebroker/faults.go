@@ -24,6 +24,15 @@ type Fault struct {
 	NeverFinish bool `json:"neverFinish,omitempty"`
 	// FailAsync makes an asynchronous operation end in state failed.
 	FailAsync bool `json:"failAsync,omitempty"`
+	// Body, with Status, is sent verbatim: a malformed body, say.
+	Body string `json:"body,omitempty"`
+	// Reset closes the connection without an answer.
+	Reset bool `json:"reset,omitempty"`
+	// AfterAction applies Status, Body or Reset after the broker did the
+	// work: the broker holds what the platform was never told about.
+	AfterAction bool `json:"afterAction,omitempty"`
+	// Times, when set, clears the fault after it was applied that often.
+	Times int `json:"times,omitempty"`
 }
 
 // Duration is a time.Duration written as "2s" in JSON.
@@ -43,30 +52,70 @@ func (d *Duration) UnmarshalJSON(raw []byte) error {
 // MarshalJSON writes "2s"-style durations.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-func (b *Broker) fault(op string) Fault {
+// takeFault returns the operation's fault and counts one use of it.
+func (b *Broker) takeFault(op string) Fault {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.faults[op]
+	f, ok := b.faults[op]
+	if ok && f.Times > 0 {
+		f.Times--
+		if f.Times == 0 {
+			delete(b.faults, op)
+		} else {
+			b.faults[op] = f
+		}
+	}
+	return f
 }
 
-// faulty applies the operation's fault, if any, before serving it.
+// faulty applies the operation's fault, if any, around serving it.
 func (b *Broker) faulty(op string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		f := b.fault(op)
-		if f.Delay > 0 {
+		f := b.takeFault(op)
+		if f.Delay > 0 && !f.AfterAction {
 			select {
 			case <-time.After(time.Duration(f.Delay)):
 			case <-r.Context().Done():
 				return
 			}
 		}
-		if f.Status != 0 {
-			writeError(w, f.Status, f.Error, f.Description)
-			return
+		if f.AfterAction {
+			// Do the work, throw the answer away, then misbehave.
+			next(discard{header: http.Header{}}, r)
+			if f.Delay > 0 {
+				time.Sleep(time.Duration(f.Delay))
+			}
 		}
-		next(w, r)
+		switch {
+		case f.Reset:
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		case f.Status != 0 && f.Body != "":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.Status)
+			_, _ = w.Write([]byte(f.Body))
+		case f.Status != 0:
+			writeError(w, f.Status, f.Error, f.Description)
+		case f.AfterAction:
+			// A delay alone: the answer comes too late for the platform.
+			writeJSON(w, http.StatusGatewayTimeout, map[string]string{"description": "too late"})
+		default:
+			next(w, r)
+		}
 	}
 }
+
+// discard is a ResponseWriter that drops the answer.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d discard) WriteHeader(int)             {}
 
 func (b *Broker) setFault(w http.ResponseWriter, r *http.Request) {
 	var f Fault
