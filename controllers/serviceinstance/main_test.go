@@ -1,7 +1,10 @@
 package serviceinstance_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"sync"
 	"fmt"
 	"os"
 	"regexp"
@@ -26,10 +29,33 @@ import (
 
 var env *testenv.Env
 
+// managerLogs holds everything the controllers logged, at debug level, so
+// tests can check what never appears in a log.
+var managerLogs syncBuffer
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestMain(m *testing.M) {
+	var out io.Writer = &managerLogs
 	if os.Getenv("TEST_LOGS") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+		out = io.MultiWriter(&managerLogs, os.Stderr)
 	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(out), zap.UseDevMode(true)))
 	var err error
 	if env, err = testenv.Start(testenv.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
