@@ -3,12 +3,12 @@ package serviceinstance_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"sync"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
