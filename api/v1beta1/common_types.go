@@ -109,8 +109,8 @@ type PropertiesState struct {
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
 	Parameters *runtime.RawExtension `json:"parameters,omitempty"`
-	// ParameterChecksum is a SHA-256 of the full parameters sent, Secret
-	// values included, so a changed Secret is noticed without storing it.
+	// ParameterChecksum is a SHA-256 of the parameters taken from Secrets,
+	// so a changed Secret is noticed without storing its values.
 	// +optional
 	ParameterChecksum string `json:"parameterChecksum,omitempty"`
 	// MaintenanceInfoVersion is the maintenance_info version sent.

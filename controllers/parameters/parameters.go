@@ -81,10 +81,15 @@ func Build(ctx context.Context, secrets client.Reader, namespace string, inline 
 	return p, nil
 }
 
-// Checksum hashes the full parameters, Secret values included, so a changed
-// Secret is noticed without storing its content.
+// Checksum hashes the parameters taken from Secrets, so a changed Secret is
+// noticed without storing its content. Inline parameters are compared as
+// they are, from status.
 func (p Set) Checksum() string {
-	raw, _ := json.Marshal(p.Values) // map keys are sorted
+	fromSecrets := map[string]any{}
+	for k := range p.fromSecrets {
+		fromSecrets[k] = p.Values[k]
+	}
+	raw, _ := json.Marshal(fromSecrets) // map keys are sorted
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
 }

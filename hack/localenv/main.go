@@ -205,7 +205,9 @@ In another shell:
   kubectl get clusterservicebrokers
   kubectl get clusterserviceclasses -o=custom-columns=NAME:.metadata.name,EXTERNAL\ NAME:.spec.externalName
   kubectl get clusterserviceplans
-  kubectl get servicecatalog -A
+  kubectl apply -f examples/sample-db.yaml
+  kubectl wait --for=condition=Ready serviceinstance/mydb01 servicebinding/mydb01-binding --timeout=60s
+  kubectl get secret mydb01-binding -o jsonpath='{.data}'
 
 Press Ctrl-C to stop everything.
 `, host, managerLog, brokerURL, brokerLog, kubeconfig, binDir)
