@@ -105,6 +105,9 @@ func Start(opts Options) (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// envtest leaves etcd and kube-apiserver running when, say, a CRD
+		// fails to install.
+		_ = env.Stop()
 		return nil, fmt.Errorf("start control plane: %w", err)
 	}
 	e := &Env{Root: root, Config: cfg, Scheme: scheme, env: env}
