@@ -58,6 +58,7 @@ func TestCRDsInstalled(t *testing.T) {
 // retired project with kubectl and reads them back.
 func TestRetiredProjectManifestsApply(t *testing.T) {
 	ctx := testContext(t)
+	t.Cleanup(func() { removeWithoutController(t, filepath.Join("testdata", "walkthrough.yaml")) })
 	res := env.Kubectl(ctx, "", "apply", "-f", filepath.Join("testdata", "walkthrough.yaml"))
 	require.NoError(t, res.Err, res.Stderr)
 	assert.Contains(t, res.Stdout, "clusterservicebroker.servicecatalog.k8s.io/cockroachdb-service-broker created")
@@ -487,5 +488,16 @@ spec:
 			}
 			t.Logf("kubectl printed:\n%s", res.Stderr)
 		})
+	}
+}
+
+// removeWithoutController deletes what a manifest created, clearing the
+// finalizers no controller is running to honour.
+func removeWithoutController(t *testing.T, manifest string) {
+	ctx := context.Background()
+	env.Kubectl(ctx, "", "patch", "-f", manifest, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	res := env.Kubectl(ctx, "", "delete", "-f", manifest, "--ignore-not-found", "--timeout=30s")
+	if res.Err != nil {
+		t.Logf("cleanup: %s", res.Stderr)
 	}
 }

@@ -44,13 +44,14 @@ spec: {url: "`+strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 
 	require.NoError(t, res.Err, res.Stderr)
 	run("wait", "--for=condition=Ready", "--timeout=30s", "clusterservicebroker/sample-broker")
 
+	run("create", "namespace", "examples")
 	example := filepath.Join(env.Root, "examples", "sample-db.yaml")
-	run("apply", "-f", example)
-	run("wait", "--for=condition=Ready", "serviceinstance/mydb01", "servicebinding/mydb01-binding", "-n", "default", "--timeout=60s")
-	data := run("get", "secret", "mydb01-binding", "-n", "default", "-o", "jsonpath={.data}")
+	run("apply", "-n", "examples", "-f", example)
+	run("wait", "--for=condition=Ready", "serviceinstance/mydb01", "servicebinding/mydb01-binding", "-n", "examples", "--timeout=60s")
+	data := run("get", "secret", "mydb01-binding", "-n", "examples", "-o", "jsonpath={.data}")
 	for _, key := range []string{"uri", "username", "password"} {
 		assert.Contains(t, data, `"`+key+`"`)
 	}
-	run("delete", "-f", example, "--timeout=60s")
+	run("delete", "-n", "examples", "-f", example, "--timeout=60s")
 	assert.Empty(t, sample.Summary().Instances)
 }
