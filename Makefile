@@ -25,10 +25,11 @@ generate: ## Write deepcopy code for the API types.
 	$(CONTROLLER_GEN) object paths=./api/...
 
 .PHONY: manifests
-manifests: ## Write the CRDs and RBAC into manifests/.
+manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/.
 	@hack/build-tools.sh controller-gen
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=manifests/crd
-	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... output:rbac:dir=manifests/rbac
+	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... paths=./webhook/... output:rbac:dir=manifests/rbac
+	$(CONTROLLER_GEN) webhook paths=./webhook/... output:webhook:dir=manifests/webhook
 
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted, go.mod untidy or go vet complains.

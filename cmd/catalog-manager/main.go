@@ -18,12 +18,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	catalogwebhook "github.com/servicecatalog/service-catalog/webhook"
 )
 
 // Leader election keeps a Lease; every controller reports through events;
@@ -45,6 +48,9 @@ type options struct {
 	maxPollInterval         time.Duration
 	maxPollingDuration      time.Duration
 	brokerTimeout           time.Duration
+	webhooks                bool
+	webhookPort             int
+	webhookCertDir          string
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -59,6 +65,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.maxPollInterval, "max-poll-interval", time.Minute, "Longest wait between two last_operation polls (a broker's Retry-After may ask for longer).")
 	fs.DurationVar(&o.maxPollingDuration, "max-polling-duration", 24*time.Hour, "How long an asynchronous operation is polled before it counts as failed, when the plan sets no maximum_polling_duration.")
 	fs.DurationVar(&o.brokerTimeout, "broker-request-timeout", 60*time.Second, "Timeout of each request to a broker.")
+	fs.BoolVar(&o.webhooks, "webhooks", true, "Serve the admission webhooks.")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on (HTTPS).")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks; reloaded when they change. Default: <tmp>/k8s-webhook-server/serving-certs.")
 }
 
 func main() {
@@ -105,6 +114,7 @@ func run(opts options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
+		WebhookServer:           webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
 		HealthProbeBindAddress:  opts.probeAddr,
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        opts.leaderElectionID,
@@ -120,7 +130,13 @@ func run(opts options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	readiness := healthz.Ping
+	if opts.webhooks {
+		// Ready once the webhook server answers TLS: the API server may then
+		// send admission requests here.
+		readiness = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", readiness); err != nil {
 		return err
 	}
 
@@ -132,7 +148,13 @@ func run(opts options) error {
 	if err := offering.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.brokerTimeout}); err != nil {
+	schemas := schema.NewCache(8192)
+	if opts.webhooks {
+		if err := catalogwebhook.Setup(mgr, schemas); err != nil {
+			return fmt.Errorf("set up webhooks: %w", err)
+		}
+	}
+	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.brokerTimeout, Schemas: schemas}); err != nil {
 		return fmt.Errorf("set up broker controllers: %w", err)
 	}
 	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{

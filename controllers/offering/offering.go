@@ -278,6 +278,16 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 			return err
 		}
 	}
+	if err := idx.IndexField(ctx, &v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
+		return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1beta1.ServicePlan{}, indexClassRef, func(o client.Object) []string {
+		return []string{o.(*v1beta1.ServicePlan).Spec.ServiceClassRef.Name}
+	}); err != nil {
+		return err
+	}
 	for _, obj := range []client.Object{&v1beta1.ClusterServicePlan{}, &v1beta1.ServicePlan{}} {
 		if err := idx.IndexField(ctx, obj, indexExternalName, func(o client.Object) []string {
 			return []string{o.(interface {

@@ -10,6 +10,8 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/offering"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook"
 )
 
 // CatalogOptions tune the controllers SetupCatalog registers.
@@ -20,6 +22,9 @@ type CatalogOptions struct {
 	MaxPollInterval time.Duration
 	// MaxPollingDuration fails operations polled longer; default a minute.
 	MaxPollingDuration time.Duration
+	// Webhooks registers the admission webhooks too (the Env must have
+	// been started with Options.Webhooks).
+	Webhooks bool
 }
 
 // SetupCatalog registers every controller of the catalog on mgr, as
@@ -39,7 +44,13 @@ func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manage
 		if err := offering.SetupIndexes(ctx, mgr); err != nil {
 			return err
 		}
-		if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.BrokerTimeout}); err != nil {
+		schemas := schema.NewCache(1024)
+		if opts.Webhooks {
+			if err := webhook.Setup(mgr, schemas); err != nil {
+				return err
+			}
+		}
+		if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.BrokerTimeout, Schemas: schemas}); err != nil {
 			return err
 		}
 		if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{

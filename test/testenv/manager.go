@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
 // WriteCounter counts the writes a manager sends to the API server, at the
@@ -76,12 +77,16 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	cfg := rest.CopyConfig(e.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, counter: counter} }
 	skipNameValidation := true
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	options := ctrl.Options{
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skipNameValidation},
-	})
+	}
+	if host, port, certDir, ok := e.WebhookServing(); ok {
+		options.WebhookServer = webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: certDir})
+	}
+	mgr, err := ctrl.NewManager(cfg, options)
 	if err != nil {
 		t.Fatalf("create manager: %v", err)
 	}
@@ -109,6 +114,15 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 	t.Cleanup(stop)
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("manager cache did not sync")
+	}
+	if _, _, _, ok := e.WebhookServing(); ok {
+		deadline := time.Now().Add(30 * time.Second)
+		for mgr.GetWebhookServer().StartedChecker()(nil) != nil {
+			if time.Now().After(deadline) {
+				t.Fatal("webhook server did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	return &Manager{Manager: mgr, Writes: counter, stop: stop}
 }

@@ -48,6 +48,10 @@ type Options struct {
 	KubeconfigPath string
 	// AttachOutput shows the API server's and etcd's logs.
 	AttachOutput bool
+	// Webhooks installs the webhook configurations of manifests/webhook,
+	// pointed at a local port a manager from StartManager serves. Every
+	// catalog object then needs that manager running to be admitted.
+	Webhooks bool
 }
 
 // RepoRoot finds the repository root by walking up to the directory that
@@ -102,6 +106,9 @@ func Start(opts Options) (*Env, error) {
 		Scheme:                   scheme,
 		AttachControlPlaneOutput: opts.AttachOutput,
 		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	if opts.Webhooks {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "manifests", "webhook")}}
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -159,6 +166,17 @@ func (e *Env) Stop() error {
 		_ = os.RemoveAll(e.dir)
 	}
 	return err
+}
+
+// WebhookServing returns where the installed webhook configurations send
+// admission requests, and the directory of the serving certificate; ok is
+// false when Options.Webhooks was not set.
+func (e *Env) WebhookServing() (host string, port int, certDir string, ok bool) {
+	w := e.env.WebhookInstallOptions
+	if len(w.Paths) == 0 {
+		return "", 0, "", false
+	}
+	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir, true
 }
 
 // BinPath is the path of a tool built into bin/.

@@ -1,0 +1,58 @@
+// Package admission shows, with the real kubectl against the real API
+// server, what a user sees when the webhooks refuse or warn.
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
+	"github.com/servicecatalog/service-catalog/osb/osbtest"
+	"github.com/servicecatalog/service-catalog/test/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.Start(testenv.Options{Webhooks: true}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// startCatalog runs the controllers and webhooks and serves a sample broker.
+func startCatalog(t *testing.T) (*samplebroker.Broker, string) {
+	t.Helper()
+	sample, err := samplebroker.New(samplebroker.Options{Username: "catalog", Password: "s3cret", AsyncDelay: time.Second})
+	require.NoError(t, err)
+	server := httptest.NewServer(osbtest.NewValidator(t).Handler(sample))
+	t.Cleanup(server.Close)
+	env.StartManager(t, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true}))
+	return sample, strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1)
+}
+
+// kubectl runs kubectl and returns what it printed.
+func kubectl(t *testing.T, stdin string, args ...string) testenv.KubectlResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return env.Kubectl(ctx, stdin, args...)
+}
+
+func mustKubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	res := kubectl(t, stdin, args...)
+	require.NoError(t, res.Err, "kubectl %s: %s", strings.Join(args, " "), res.Stderr)
+	return res.Stdout
+}

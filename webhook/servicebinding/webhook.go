@@ -1,0 +1,112 @@
+// Package servicebinding holds the ServiceBinding admission webhooks:
+// defaults (externalID, secretName, userInfo) and a validator that refuses
+// bindings that can never work: a plan that cannot be bound, an instance
+// being deleted, parameters that break the plan's binding schema, Secrets
+// from another namespace or that the user cannot read.
+package servicebinding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/schemacheck"
+	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
+)
+
+// +kubebuilder:webhook:path=/mutate-servicecatalog-k8s-io-v1beta1-servicebinding,mutating=true,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=servicebindings,verbs=create,versions=v1beta1,name=mservicebinding.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-servicecatalog-k8s-io-v1beta1-servicebinding,mutating=false,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=servicebindings,verbs=create;update,versions=v1beta1,name=vservicebinding.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
+
+// Webhook defaults and validates ServiceBindings from the informer cache.
+type Webhook struct {
+	Cache   client.Reader
+	Schemas *schema.Cache
+	Access  serviceinstance.SecretAccess
+}
+
+var specPath = field.NewPath("spec")
+
+// Default fills externalID, secretName and userInfo of a new binding.
+func (w *Webhook) Default(ctx context.Context, b *v1beta1.ServiceBinding) error {
+	if b.Spec.ExternalID == "" {
+		b.Spec.ExternalID = uuid.NewString()
+	}
+	if b.Spec.SecretName == "" {
+		b.Spec.SecretName = b.Name
+	}
+	if req, err := admission.RequestFromContext(ctx); err == nil {
+		u := &v1beta1.UserInfo{Username: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups}
+		for k, v := range req.UserInfo.Extra {
+			if u.Extra == nil {
+				u.Extra = map[string]v1beta1.ExtraValue{}
+			}
+			u.Extra[k] = v1beta1.ExtraValue(v)
+		}
+		b.Spec.UserInfo = u
+	}
+	return nil
+}
+
+// ValidateCreate checks a new binding.
+func (w *Webhook) ValidateCreate(ctx context.Context, b *v1beta1.ServiceBinding) (admission.Warnings, error) {
+	var errs field.ErrorList
+	var warnings admission.Warnings
+	for i, t := range b.Spec.SecretTransforms {
+		if t.AddKeysFrom != nil && t.AddKeysFrom.SecretRef != nil && t.AddKeysFrom.SecretRef.Namespace != "" && t.AddKeysFrom.SecretRef.Namespace != b.Namespace {
+			errs = append(errs, field.Forbidden(specPath.Child("secretTransforms").Index(i).Child("addKeysFrom", "secretRef", "namespace"),
+				fmt.Sprintf("credentials never cross namespaces: only Secrets of namespace %s can be added", b.Namespace)))
+		}
+	}
+	inst := &v1beta1.ServiceInstance{}
+	err := w.Cache.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.InstanceRef.Name}, inst)
+	switch {
+	case apierrors.IsNotFound(err):
+		warnings = append(warnings, fmt.Sprintf("ServiceInstance %s does not exist yet; the binding waits for it", b.Spec.InstanceRef.Name))
+	case err != nil:
+		return nil, err
+	case !inst.DeletionTimestamp.IsZero():
+		errs = append(errs, field.Forbidden(specPath.Child("instanceRef", "name"), fmt.Sprintf("ServiceInstance %s is being deleted", inst.Name)))
+	default:
+		off, err := offering.Resolve(ctx, w.Cache, inst)
+		var notFound *offering.NotFoundError
+		switch {
+		case errors.As(err, &notFound):
+			warnings = append(warnings, fmt.Sprintf("the plan of ServiceInstance %s is not in the catalog yet; the binding waits for it", inst.Name))
+		case err != nil:
+			return nil, err
+		case !off.Bindable():
+			errs = append(errs, field.Forbidden(specPath.Child("instanceRef", "name"),
+				fmt.Sprintf("plan %q of class %q cannot be bound", off.Plan.ExternalName, off.Class.ExternalName)))
+		default:
+			errs = append(errs, schemacheck.Check(w.Schemas, off.Plan.ServiceBindingCreateParameterSchema, b.Spec.Parameters,
+				len(b.Spec.ParametersFrom) > 0, specPath.Child("parameters"))...)
+		}
+	}
+	if req, err := admission.RequestFromContext(ctx); err == nil && w.Access != nil {
+		errs = append(errs, serviceinstance.CheckSecretAccess(ctx, w.Access, req, b.Namespace, b.Spec.ParametersFrom, specPath.Child("parametersFrom"))...)
+	}
+	if len(errs) > 0 {
+		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceBinding").GroupKind(), b.Name, errs)
+	}
+	return warnings, nil
+}
+
+// ValidateUpdate leaves spec changes to the schema, which refuses them with
+// a clear message; metadata and finalizer changes pass.
+func (w *Webhook) ValidateUpdate(context.Context, *v1beta1.ServiceBinding, *v1beta1.ServiceBinding) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// ValidateDelete allows every deletion.
+func (w *Webhook) ValidateDelete(context.Context, *v1beta1.ServiceBinding) (admission.Warnings, error) {
+	return nil, nil
+}

@@ -1,0 +1,193 @@
+package serviceinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/webhook/schemacheck"
+)
+
+var specPath = field.NewPath("spec")
+
+// ValidateCreate checks a new instance against the catalog.
+func (w *Webhook) ValidateCreate(ctx context.Context, inst *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	return w.validate(ctx, nil, inst)
+}
+
+// ValidateUpdate checks what changed. The controller's own writes (resolved
+// references) change nothing a user wrote and pass untouched.
+func (w *Webhook) ValidateUpdate(ctx context.Context, old, inst *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	if !inst.DeletionTimestamp.IsZero() || !userSpecChanged(&old.Spec, &inst.Spec) {
+		return nil, nil
+	}
+	return w.validate(ctx, old, inst)
+}
+
+// ValidateDelete allows every deletion.
+func (w *Webhook) ValidateDelete(context.Context, *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// plansOfClass lists the plans of the class inst names.
+func (w *Webhook) plansOfClass(ctx context.Context, inst *v1beta1.ServiceInstance) ([]offering.PlanSummary, error) {
+	class, err := offering.FindClass(ctx, w.Cache, inst)
+	if err != nil {
+		return nil, err
+	}
+	return offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
+}
+
+func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	var errs field.ErrorList
+	var warnings admission.Warnings
+	classField, classValue := classRef(&inst.Spec)
+	planField, planValue := planRef(&inst.Spec)
+
+	class, err := offering.FindClass(ctx, w.Cache, inst)
+	var notFound *offering.NotFoundError
+	switch {
+	case errors.As(err, &notFound):
+		pending, err := offering.PendingBrokers(ctx, w.Cache, isCluster(&inst.Spec), inst.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		names, err := offering.ClassNames(ctx, w.Cache, isCluster(&inst.Spec), inst.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if len(pending) > 0 || len(names) == 0 {
+			// The catalog may still bring it: admit, and say so.
+			warnings = append(warnings, fmt.Sprintf("class %q is not in the catalog yet (brokers still fetching: %s); the instance waits for it", classValue, listOrNone(pending)))
+			break
+		}
+		e := field.NotFound(specPath.Child(classField), classValue)
+		e.Detail = "no such class; the classes are: " + strings.Join(names, ", ") + closest(classValue, names)
+		errs = append(errs, e)
+	case err != nil:
+		return nil, err
+	default:
+		errs = append(errs, w.validateOffering(ctx, old, inst, class, planField, planValue)...)
+	}
+	errs = append(errs, w.checkSecretAccess(ctx, old, inst)...)
+	if len(errs) > 0 {
+		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceInstance").GroupKind(), inst.Name, errs)
+	}
+	return warnings, nil
+}
+
+// validateOffering checks the plan and the parameters once the class is known.
+func (w *Webhook) validateOffering(ctx context.Context, old, inst *v1beta1.ServiceInstance, class *offering.Class, planField, planValue string) field.ErrorList {
+	var errs field.ErrorList
+	plans, err := offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
+	if err != nil {
+		return field.ErrorList{field.InternalError(specPath, err)}
+	}
+	planChanged := old == nil || planRefChanged(&old.Spec, &inst.Spec)
+	if class.Removed && old == nil {
+		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("class %q was removed from the broker's catalog; new instances cannot use it", class.Spec.ExternalName)))
+	}
+	var plan *offering.PlanSummary
+	var names []string
+	for i := range plans {
+		if !plans[i].Removed {
+			names = append(names, plans[i].ExternalName)
+		}
+		if matches(&plans[i], planField, planValue) {
+			plan = &plans[i]
+		}
+	}
+	if plan == nil {
+		e := field.NotFound(specPath.Child(planField), planValue)
+		e.Detail = fmt.Sprintf("class %q has no such plan; its plans are: %s%s", class.Spec.ExternalName, strings.Join(names, ", "), closest(planValue, names))
+		return append(errs, e)
+	}
+	if plan.Removed && planChanged {
+		errs = append(errs, field.Forbidden(specPath.Child(planField), fmt.Sprintf("plan %q was removed from the broker's catalog; choose another of: %s", plan.ExternalName, strings.Join(names, ", "))))
+	}
+	off, err := offering.Resolve(ctx, w.Cache, inst)
+	if err != nil {
+		return append(errs, field.InternalError(specPath, err))
+	}
+	if old != nil && planChanged {
+		if oldOff, err := offering.Resolve(ctx, w.Cache, old); err == nil && (!oldOff.PlanUpdatable() || !off.PlanUpdatable()) {
+			fixed := oldOff.Plan.ExternalName
+			if oldOff.PlanUpdatable() {
+				fixed = off.Plan.ExternalName
+			}
+			errs = append(errs, field.Forbidden(specPath.Child(planField), fmt.Sprintf("the plan cannot change from %q to %q: plan %q is not updatable; create a new instance instead", oldOff.Plan.ExternalName, off.Plan.ExternalName, fixed)))
+		}
+	}
+	partial := len(inst.Spec.ParametersFrom) > 0
+	paramsPath := specPath.Child("parameters")
+	switch {
+	case old == nil:
+		errs = append(errs, schemacheck.Check(w.Schemas, off.Plan.InstanceCreateParameterSchema, inst.Spec.Parameters, partial, paramsPath)...)
+	case planChanged || !equality.Semantic.DeepEqual(old.Spec.Parameters, inst.Spec.Parameters):
+		errs = append(errs, schemacheck.Check(w.Schemas, off.Plan.InstanceUpdateParameterSchema, changedParameters(old, inst), true, paramsPath)...)
+	}
+	return errs
+}
+
+func matches(p *offering.PlanSummary, planField, value string) bool {
+	switch {
+	case strings.HasSuffix(planField, "ExternalName"):
+		return p.ExternalName == value
+	case strings.HasSuffix(planField, "ExternalID"):
+		return p.ExternalID == value
+	}
+	return p.Name == value
+}
+
+func isCluster(s *v1beta1.ServiceInstanceSpec) bool {
+	return s.ClusterServiceClassExternalName != "" || s.ClusterServiceClassExternalID != "" || s.ClusterServiceClassName != ""
+}
+
+// classRef returns the field and value naming the class.
+func classRef(s *v1beta1.ServiceInstanceSpec) (string, string) {
+	for _, f := range [][2]string{
+		{"clusterServiceClassExternalName", s.ClusterServiceClassExternalName}, {"clusterServiceClassExternalID", s.ClusterServiceClassExternalID},
+		{"clusterServiceClassName", s.ClusterServiceClassName}, {"serviceClassExternalName", s.ServiceClassExternalName},
+		{"serviceClassExternalID", s.ServiceClassExternalID}, {"serviceClassName", s.ServiceClassName},
+	} {
+		if f[1] != "" {
+			return f[0], f[1]
+		}
+	}
+	return "clusterServiceClassExternalName", ""
+}
+
+// planRef returns the field and value naming the plan.
+func planRef(s *v1beta1.ServiceInstanceSpec) (string, string) {
+	for _, f := range [][2]string{
+		{"clusterServicePlanExternalName", s.ClusterServicePlanExternalName}, {"clusterServicePlanExternalID", s.ClusterServicePlanExternalID},
+		{"clusterServicePlanName", s.ClusterServicePlanName}, {"servicePlanExternalName", s.ServicePlanExternalName},
+		{"servicePlanExternalID", s.ServicePlanExternalID}, {"servicePlanName", s.ServicePlanName},
+	} {
+		if f[1] != "" {
+			return f[0], f[1]
+		}
+	}
+	return "clusterServicePlanExternalName", ""
+}
+
+func planRefChanged(old, updated *v1beta1.ServiceInstanceSpec) bool {
+	of, ov := planRef(old)
+	nf, nv := planRef(updated)
+	return of != nf || ov != nv
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none registered yet"
+	}
+	return strings.Join(names, ", ")
+}

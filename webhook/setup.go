@@ -1,0 +1,37 @@
+// Package webhook registers the catalog's admission webhooks: defaulting
+// and validation of instances and bindings, validation of brokers. The
+// handlers live in one package per kind.
+package webhook
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/broker"
+	"github.com/servicecatalog/service-catalog/webhook/servicebinding"
+	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
+)
+
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// Setup registers every webhook on the manager's webhook server. The
+// handlers read the manager's cache; offering.SetupIndexes must have run.
+func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
+	cache := mgr.GetClient()
+	access := serviceinstance.SubjectAccessReviews{Client: mgr.GetClient()}
+	inst := &serviceinstance.Webhook{Cache: cache, Schemas: schemas, Access: access}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceInstance{}).WithDefaulter(inst).WithValidator(inst).Complete(); err != nil {
+		return err
+	}
+	bind := &servicebinding.Webhook{Cache: cache, Schemas: schemas, Access: access}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBinding{}).WithDefaulter(bind).WithValidator(bind).Complete(); err != nil {
+		return err
+	}
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).
+		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: access, Kind: "ClusterServiceBroker"}).Complete(); err != nil {
+		return err
+	}
+	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
+		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: access, Kind: "ServiceBroker"}).Complete()
+}
