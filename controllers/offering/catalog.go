@@ -40,7 +40,9 @@ func FindClass(ctx context.Context, c client.Reader, inst *v1beta1.ServiceInstan
 		classes, err := find(ctx, c, "", l,
 			func() *v1beta1.ClusterServiceClass { return &v1beta1.ClusterServiceClass{} },
 			func() client.ObjectList { return &v1beta1.ClusterServiceClassList{} },
-			func(l client.ObjectList) []*v1beta1.ClusterServiceClass { return ptrs(l.(*v1beta1.ClusterServiceClassList).Items) })
+			func(l client.ObjectList) []*v1beta1.ClusterServiceClass {
+				return ptrs(l.(*v1beta1.ClusterServiceClassList).Items)
+			})
 		if err != nil || len(classes) != 1 {
 			return nil, notFoundOr(err, "ClusterServiceClass", l.value)
 		}

@@ -96,11 +96,11 @@ spec:
 	}{
 		"an unknown plan lists the plans": {
 			manifest: instance("typo", "sample-db", "smal", `{region: eu}`),
-			want: []string{`The ServiceInstance "typo" is invalid: spec.clusterServicePlanExternalName: Not found: "smal": class "sample-db" has no such plan; its plans are: large, small (did you mean "small"?)`},
+			want:     []string{`The ServiceInstance "typo" is invalid: spec.clusterServicePlanExternalName: Not found: "smal": class "sample-db" has no such plan; its plans are: large, small (did you mean "small"?)`},
 		},
 		"an unknown class lists the classes": {
 			manifest: instance("typo", "sample-dbb", "small", `{region: eu}`),
-			want: []string{`The ServiceInstance "typo" is invalid: spec.clusterServiceClassExternalName: Not found: "sample-dbb": no such class; the classes are: sample-backup, sample-db (did you mean "sample-db"?)`},
+			want:     []string{`The ServiceInstance "typo" is invalid: spec.clusterServiceClassExternalName: Not found: "sample-dbb": no such class; the classes are: sample-backup, sample-db (did you mean "sample-db"?)`},
 		},
 		"parameters that break the schema, all at once": {
 			manifest: instance("bad-params", "sample-db", "small", `{region: mars, storageGB: 500, color: red}`),
