@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -55,7 +56,7 @@ func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
 	kubeconfig := filepath.Join(stateDir, "kubeconfig")
 
 	fmt.Println(">> starting the local control plane (kube-apiserver and etcd from bin/)")
-	env, err := testenv.Start(testenv.Options{KubeconfigPath: kubeconfig})
+	env, err := testenv.Start(testenv.Options{KubeconfigPath: kubeconfig, Webhooks: true})
 	if err != nil {
 		return err
 	}
@@ -84,11 +85,14 @@ func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
 	if err != nil {
 		return err
 	}
+	_, webhookPort, certDir, _ := env.WebhookServing()
 	managerLog := filepath.Join(stateDir, "catalog-manager.log")
 	manager, err := startProcess(managerLog, nil, managerPath,
 		"--kubeconfig", kubeconfig,
 		"--health-probe-bind-address", probeAddr,
 		"--metrics-bind-address", "0",
+		"--webhook-port", strconv.Itoa(webhookPort),
+		"--webhook-cert-dir", certDir,
 	)
 	if err != nil {
 		return err
@@ -195,7 +199,7 @@ func printBanner(kubeconfig, managerLog, brokerLog, host, brokerURL, binDir stri
 Service Catalog is running on a local control plane.
 
   API server       %s
-  catalog-manager  logs in %s
+  catalog-manager  controllers and admission webhooks; logs in %s
   sample-broker    %s, registered as ClusterServiceBroker sample-broker; logs in %s
 
 In another shell:

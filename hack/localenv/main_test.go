@@ -82,6 +82,14 @@ func TestRunAndInterrupt(t *testing.T) {
 	assert.Contains(t, string(out), "sample-backup")
 	assert.Contains(t, printed.String(), "sample broker ready: fetched 2 services, 4 plans")
 
+	// The admission webhooks are registered: a wrong plan is refused at once.
+	apply := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", "-")
+	apply.Stdin = strings.NewReader(`{"apiVersion":"servicecatalog.k8s.io/v1beta1","kind":"ServiceInstance","metadata":{"name":"x","namespace":"default"},
+		"spec":{"clusterServiceClassExternalName":"sample-db","clusterServicePlanExternalName":"tiny"}}`)
+	out, err = apply.CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), `class "sample-db" has no such plan; its plans are: large, medium, small`)
+
 	started := descendants(cmd.Process.Pid)
 	var names []string
 	for _, pid := range started {
