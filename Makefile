@@ -40,8 +40,15 @@ build: generate ## Build the binaries into bin/.
 	go build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: tools verify ## Run unit and integration tests against a real kube-apiserver.
+test: tools verify ## Run unit and integration tests against a real kube-apiserver, then a short fuzz run.
 	go test ./... -count=1
+	@$(MAKE) --no-print-directory fuzz
+
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz: ## Fuzz the admission handlers and the schema check for FUZZTIME each (default 10s).
+	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzInstanceAdmission$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
+	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzSchemaCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
 .PHONY: bench
 bench: tools ## Run the benchmarks (a 1000-plan catalog sync against a real API server) once each.

@@ -253,54 +253,54 @@ func ptrs[T any](items []T) []*T {
 	return out
 }
 
-// SetupIndexes registers the indexes Resolve lists by, and
-// IndexInstanceRef. Call it once per manager.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &v1beta1.ServiceBinding{}, IndexInstanceRef, func(o client.Object) []string {
-		return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
-	}); err != nil {
-		return err
+// Index is one field index the catalog lists by.
+type Index struct {
+	Object  client.Object
+	Field   string
+	Extract client.IndexerFunc
+}
+
+// Indexes are the field indexes Resolve, FindClass, PlansOfClass and the
+// binding lookups need. Tests with a fake client register the same.
+func Indexes() []Index {
+	classSpec := func(o client.Object) *v1beta1.CommonServiceClassSpec {
+		return o.(interface {
+			GetCommonSpec() *v1beta1.CommonServiceClassSpec
+		}).GetCommonSpec()
+	}
+	planSpec := func(o client.Object) *v1beta1.CommonServicePlanSpec {
+		return o.(interface {
+			GetCommonSpec() *v1beta1.CommonServicePlanSpec
+		}).GetCommonSpec()
+	}
+	out := []Index{
+		{&v1beta1.ServiceBinding{}, IndexInstanceRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
+		}},
+		{&v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
+		}},
+		{&v1beta1.ServicePlan{}, indexClassRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ServicePlan).Spec.ServiceClassRef.Name}
+		}},
 	}
 	for _, obj := range []client.Object{&v1beta1.ClusterServiceClass{}, &v1beta1.ServiceClass{}} {
-		if err := idx.IndexField(ctx, obj, indexExternalName, func(o client.Object) []string {
-			return []string{o.(interface {
-				GetCommonSpec() *v1beta1.CommonServiceClassSpec
-			}).GetCommonSpec().ExternalName}
-		}); err != nil {
-			return err
-		}
-		if err := idx.IndexField(ctx, obj, indexExternalID, func(o client.Object) []string {
-			return []string{o.(interface {
-				GetCommonSpec() *v1beta1.CommonServiceClassSpec
-			}).GetCommonSpec().ExternalID}
-		}); err != nil {
-			return err
-		}
-	}
-	if err := idx.IndexField(ctx, &v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
-		return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &v1beta1.ServicePlan{}, indexClassRef, func(o client.Object) []string {
-		return []string{o.(*v1beta1.ServicePlan).Spec.ServiceClassRef.Name}
-	}); err != nil {
-		return err
+		out = append(out,
+			Index{obj, indexExternalName, func(o client.Object) []string { return []string{classSpec(o).ExternalName} }},
+			Index{obj, indexExternalID, func(o client.Object) []string { return []string{classSpec(o).ExternalID} }})
 	}
 	for _, obj := range []client.Object{&v1beta1.ClusterServicePlan{}, &v1beta1.ServicePlan{}} {
-		if err := idx.IndexField(ctx, obj, indexExternalName, func(o client.Object) []string {
-			return []string{o.(interface {
-				GetCommonSpec() *v1beta1.CommonServicePlanSpec
-			}).GetCommonSpec().ExternalName}
-		}); err != nil {
-			return err
-		}
-		if err := idx.IndexField(ctx, obj, indexExternalID, func(o client.Object) []string {
-			return []string{o.(interface {
-				GetCommonSpec() *v1beta1.CommonServicePlanSpec
-			}).GetCommonSpec().ExternalID}
-		}); err != nil {
+		out = append(out,
+			Index{obj, indexExternalName, func(o client.Object) []string { return []string{planSpec(o).ExternalName} }},
+			Index{obj, indexExternalID, func(o client.Object) []string { return []string{planSpec(o).ExternalID} }})
+	}
+	return out
+}
+
+// SetupIndexes registers Indexes on the manager. Call it once per manager.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	for _, i := range Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, i.Object, i.Field, i.Extract); err != nil {
 			return err
 		}
 	}

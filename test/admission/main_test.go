@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
@@ -56,3 +57,5 @@ func mustKubectl(t *testing.T, stdin string, args ...string) string {
 	require.NoError(t, res.Err, "kubectl %s: %s", strings.Join(args, " "), res.Stderr)
 	return res.Stdout
 }
+
+func keyOf(name string) client.ObjectKey { return client.ObjectKey{Name: name} }

@@ -84,38 +84,35 @@ func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstan
 	return warnings, nil
 }
 
-// validateOffering checks the plan and the parameters once the class is known.
+// validateOffering checks the plan and the parameters once the class is
+// known. The common case, a plan that exists, costs one cache lookup;
+// the plan list is read only to explain a refusal.
 func (w *Webhook) validateOffering(ctx context.Context, old, inst *v1beta1.ServiceInstance, class *offering.Class, planField, planValue string) field.ErrorList {
 	var errs field.ErrorList
-	plans, err := offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
-	if err != nil {
-		return field.ErrorList{field.InternalError(specPath, err)}
-	}
 	planChanged := old == nil || planRefChanged(&old.Spec, &inst.Spec)
 	if class.Removed && old == nil {
 		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("class %q was removed from the broker's catalog; new instances cannot use it", class.Spec.ExternalName)))
 	}
-	var plan *offering.PlanSummary
-	var names []string
-	for i := range plans {
-		if !plans[i].Removed {
-			names = append(names, plans[i].ExternalName)
+	off, err := offering.Resolve(ctx, w.Cache, inst)
+	var notFound *offering.NotFoundError
+	switch {
+	case errors.As(err, &notFound):
+		names, err := w.planNames(ctx, inst, class)
+		if err != nil {
+			return append(errs, field.InternalError(specPath, err))
 		}
-		if matches(&plans[i], planField, planValue) {
-			plan = &plans[i]
-		}
-	}
-	if plan == nil {
 		e := field.NotFound(specPath.Child(planField), planValue)
 		e.Detail = fmt.Sprintf("class %q has no such plan; its plans are: %s%s", class.Spec.ExternalName, strings.Join(names, ", "), closest(planValue, names))
 		return append(errs, e)
-	}
-	if plan.Removed && planChanged {
-		errs = append(errs, field.Forbidden(specPath.Child(planField), fmt.Sprintf("plan %q was removed from the broker's catalog; choose another of: %s", plan.ExternalName, strings.Join(names, ", "))))
-	}
-	off, err := offering.Resolve(ctx, w.Cache, inst)
-	if err != nil {
+	case err != nil:
 		return append(errs, field.InternalError(specPath, err))
+	}
+	if off.PlanRemoved && planChanged {
+		names, err := w.planNames(ctx, inst, class)
+		if err != nil {
+			return append(errs, field.InternalError(specPath, err))
+		}
+		errs = append(errs, field.Forbidden(specPath.Child(planField), fmt.Sprintf("plan %q was removed from the broker's catalog; choose another of: %s", off.Plan.ExternalName, strings.Join(names, ", "))))
 	}
 	if old != nil && planChanged {
 		if oldOff, err := offering.Resolve(ctx, w.Cache, old); err == nil && (!oldOff.PlanUpdatable() || !off.PlanUpdatable()) {
@@ -137,14 +134,19 @@ func (w *Webhook) validateOffering(ctx context.Context, old, inst *v1beta1.Servi
 	return errs
 }
 
-func matches(p *offering.PlanSummary, planField, value string) bool {
-	switch {
-	case strings.HasSuffix(planField, "ExternalName"):
-		return p.ExternalName == value
-	case strings.HasSuffix(planField, "ExternalID"):
-		return p.ExternalID == value
+// planNames lists the external names of the class's plans still offered.
+func (w *Webhook) planNames(ctx context.Context, inst *v1beta1.ServiceInstance, class *offering.Class) ([]string, error) {
+	plans, err := offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
+	if err != nil {
+		return nil, err
 	}
-	return p.Name == value
+	var names []string
+	for _, p := range plans {
+		if !p.Removed {
+			names = append(names, p.ExternalName)
+		}
+	}
+	return names, nil
 }
 
 func isCluster(s *v1beta1.ServiceInstanceSpec) bool {

@@ -1,0 +1,164 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
+)
+
+// bigSchema is a create schema of about 10 KiB: fifty properties with
+// types, bounds, patterns and descriptions.
+func bigSchema() []byte {
+	props := map[string]any{}
+	for i := range 50 {
+		props[fmt.Sprintf("setting%02d", i)] = map[string]any{
+			"type": "string", "maxLength": 64, "pattern": "^[a-z0-9-]*$",
+			"description": "A setting of the benchmark plan, described the way brokers describe theirs.",
+		}
+	}
+	props["region"] = map[string]any{"enum": []string{"eu", "us", "ap"}}
+	props["storageGB"] = map[string]any{"type": "integer", "minimum": 1, "maximum": 1000}
+	raw, _ := json.Marshal(map[string]any{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "required": []string{"region"}, "properties": props})
+	return raw
+}
+
+// parameters2KiB is a valid parameters document of about 2 KiB.
+func parameters2KiB() []byte {
+	params := map[string]any{"region": "eu", "storageGB": 100}
+	for i := range 40 {
+		params[fmt.Sprintf("setting%02d", i)] = "value-of-the-setting-" + strings.Repeat("x", 20)
+	}
+	raw, _ := json.Marshal(params)
+	return raw
+}
+
+type allowAll struct{}
+
+func (allowAll) ValidateCreate(context.Context, *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (allowAll) ValidateUpdate(context.Context, *v1beta1.ServiceInstance, *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (allowAll) ValidateDelete(context.Context, *v1beta1.ServiceInstance) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func review(params []byte) []byte {
+	raw, _ := json.Marshal(map[string]any{
+		"apiVersion": "servicecatalog.k8s.io/v1beta1", "kind": "ServiceInstance",
+		"metadata": map[string]any{"name": "db", "namespace": "default"},
+		"spec":     map[string]any{"clusterServiceClassExternalName": "bench-db", "clusterServicePlanExternalName": "bench-small", "parameters": json.RawMessage(params)},
+	})
+	out, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "1", Operation: admissionv1.Create, Namespace: "default", Name: "db",
+			Kind:   metav1.GroupVersionKind{Group: "servicecatalog.k8s.io", Version: "v1beta1", Kind: "ServiceInstance"},
+			Object: runtime.RawExtension{Raw: raw}},
+	})
+	return out
+}
+
+func serve(h http.Handler, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// BenchmarkInstanceValidator measures the instance validator per request,
+// decode to response, reading a real informer cache, with 2 KiB of
+// parameters against a 10 KiB schema, next to a handler that only decodes
+// the request and allows it. The validator must stay within 3 times that
+// floor.
+func BenchmarkInstanceValidator(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	informers, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, i := range offering.Indexes() {
+		if err := informers.IndexField(ctx, i.Object, i.Field, i.Extract); err != nil {
+			b.Fatal(err)
+		}
+	}
+	class := &v1beta1.ClusterServiceClass{ObjectMeta: metav1.ObjectMeta{Name: "bench-class"}, Spec: v1beta1.ClusterServiceClassSpec{
+		ClusterServiceBrokerName: "bench", CommonServiceClassSpec: v1beta1.CommonServiceClassSpec{ExternalName: "bench-db", ExternalID: "bench-class", Bindable: true}}}
+	plan := &v1beta1.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "bench-plan"}, Spec: v1beta1.ClusterServicePlanSpec{
+		ClusterServiceBrokerName: "bench", ClusterServiceClassRef: v1beta1.ClusterObjectReference{Name: "bench-class"},
+		CommonServicePlanSpec: v1beta1.CommonServicePlanSpec{ExternalName: "bench-small", ExternalID: "bench-plan", Free: true,
+			InstanceCreateParameterSchema: &runtime.RawExtension{Raw: bigSchema()}}}}
+	if err := env.Client.Create(ctx, class); err != nil {
+		b.Fatal(err)
+	}
+	if err := env.Client.Create(ctx, plan); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = env.Client.Delete(context.Background(), plan)
+		_ = env.Client.Delete(context.Background(), class)
+	}()
+	go func() { _ = informers.Start(ctx) }()
+	informers.WaitForCacheSync(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got v1beta1.ClusterServicePlan
+		if informers.Get(ctx, keyOf("bench-plan"), &got) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the plan never reached the cache")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	body := review(parameters2KiB())
+	validator := admission.WithValidator[*v1beta1.ServiceInstance](env.Scheme, &serviceinstance.Webhook{Cache: informers, Schemas: schema.NewCache(16)})
+	floor := admission.WithValidator[*v1beta1.ServiceInstance](env.Scheme, allowAll{})
+	if rec := serve(validator, body); !strings.Contains(rec.Body.String(), `"allowed":true`) {
+		b.Fatalf("the benchmark request is not allowed: %s", rec.Body.String())
+	}
+	const rounds = 300
+	measure := func(h http.Handler) time.Duration {
+		start := time.Now()
+		for range rounds {
+			serve(h, body)
+		}
+		return time.Since(start) / rounds
+	}
+	var floorTotal, validatorTotal time.Duration
+	for b.Loop() {
+		// Interleaved, so both see the same machine load.
+		floorTotal += measure(floor)
+		validatorTotal += measure(validator)
+	}
+	ratio := float64(validatorTotal) / float64(floorTotal)
+	b.ReportMetric(float64(validatorTotal.Nanoseconds())/float64(b.N), "validator-ns/req")
+	b.ReportMetric(float64(floorTotal.Nanoseconds())/float64(b.N), "floor-ns/req")
+	b.ReportMetric(ratio, "x-floor")
+	fmt.Printf("instance validator: %.1f times the decode-only floor (limit 3)\n", ratio)
+	if ratio > 3 {
+		b.Errorf("the validator costs %.1f times the decode-only floor; it must stay within 3", ratio)
+	}
+}
