@@ -210,3 +210,68 @@ spec:
   parameters: ` + params + `
 `
 }
+
+// TestSecretsTheUserCannotRead refuses parametersFrom Secrets the user may
+// not read: otherwise an instance could send any Secret to a broker.
+func TestSecretsTheUserCannotRead(t *testing.T) {
+	_, url := startCatalog(t)
+	mustKubectl(t, `
+apiVersion: v1
+kind: Namespace
+metadata: {name: sar}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db-creds, namespace: sar}
+stringData: {params: '{"storageGB": 5}'}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: catalog-user, namespace: sar}
+rules:
+- apiGroups: [servicecatalog.k8s.io]
+  resources: [serviceinstances, servicebindings]
+  verbs: [get, list, create, update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dev, namespace: sar}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: catalog-user}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: dev}]
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ClusterServiceBroker
+metadata: {name: sar-broker}
+spec: {url: "`+url+`"}
+`, "apply", "-f", "-")
+	mustKubectl(t, "", "wait", "--for=condition=Ready", "clusterservicebroker/sar-broker", "--timeout=30s")
+	t.Cleanup(func() { kubectl(t, "", "delete", "clusterservicebroker", "sar-broker") })
+	devConfig, err := env.UserKubeconfig("dev")
+	require.NoError(t, err)
+
+	res := kubectl(t, `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: db, namespace: sar}
+spec:
+  clusterServiceClassExternalName: sample-db
+  clusterServicePlanExternalName: small
+  parameters: {region: eu}
+  parametersFrom:
+  - secretKeyRef: {name: db-creds, key: params}
+`, "--kubeconfig", devConfig, "apply", "-f", "-")
+	require.Error(t, res.Err)
+	assert.Contains(t, res.Stderr, `The ServiceInstance "db" is invalid: spec.parametersFrom[0].secretKeyRef.name: Forbidden: user "dev" cannot read Secret sar/db-creds; name only Secrets you may read`)
+
+	// A class with a single plan needs no plan: the webhook names it.
+	res = kubectl(t, `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: backup, namespace: sar}
+spec:
+  clusterServiceClassExternalName: sample-backup
+`, "--kubeconfig", devConfig, "apply", "-f", "-")
+	require.NoError(t, res.Err, res.Stderr)
+	assert.Equal(t, "daily", mustKubectl(t, "", "get", "serviceinstance", "backup", "-n", "sar", "-o", "jsonpath={.spec.clusterServicePlanExternalName}"))
+	assert.Equal(t, "dev", mustKubectl(t, "", "get", "serviceinstance", "backup", "-n", "sar", "-o", "jsonpath={.spec.userInfo.username}"))
+}

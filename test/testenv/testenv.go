@@ -179,6 +179,26 @@ func (e *Env) WebhookServing() (host string, port int, certDir string, ok bool) 
 	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir, true
 }
 
+// UserKubeconfig writes a kubeconfig for a user with the given groups and
+// returns its path: for tests of what a user without some permission sees.
+func (e *Env) UserKubeconfig(name string, groups ...string) (string, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return "", err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "kubeconfig-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.Write(raw)
+	return f.Name(), err
+}
+
 // BinPath is the path of a tool built into bin/.
 func (e *Env) BinPath(tool string) string { return filepath.Join(e.Root, "bin", tool) }
 
