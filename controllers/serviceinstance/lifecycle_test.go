@@ -232,10 +232,10 @@ func TestDeleteWithBindings(t *testing.T) {
 		assert.Contains(t, meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady).Message,
 			"annotate the instance with servicecatalog.k8s.io/abandon=true")
 
-		inst.Annotations = map[string]string{"servicecatalog.k8s.io/abandon": "true"}
-		require.NoError(t, env.Client.Update(ctx, inst))
+		res := env.Kubectl(ctx, "", "annotate", "serviceinstance", "abandon", "-n", w.ns, "servicecatalog.k8s.io/abandon=true")
+		require.NoError(t, res.Err, res.Stderr)
 		waitGone(t, inst)
-		res := env.Kubectl(ctx, "", "get", "events", "-n", w.ns, "--field-selector", "reason=Abandoned", "-o", "jsonpath={.items[*].note}{.items[*].message}")
+		res = env.Kubectl(ctx, "", "get", "events", "-n", w.ns, "--field-selector", "reason=Abandoned", "-o", "jsonpath={.items[*].note}{.items[*].message}")
 		require.NoError(t, res.Err, res.Stderr)
 		assert.Contains(t, res.Stdout, "deleted without deprovisioning")
 	})
@@ -284,13 +284,11 @@ stringData: {params: '{"password":"first-secret-value"}'}
 
 // TestPlanChangeAndUpdateRequests covers the other update triggers.
 func TestPlanChangeAndUpdateRequests(t *testing.T) {
-	ctx := context.Background()
 	w := newWorld(t, testenv.CatalogOptions{}, nil)
 	inst := w.instance("db", "small", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = rawJSON(`{"region":"eu"}`) })
 	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
-	inst.Spec.ClusterServicePlanExternalName = "large"
-	require.NoError(t, env.Client.Update(ctx, inst))
+	updateInstance(t, inst, func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServicePlanExternalName = "large" })
 	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
 	var sent map[string]any
 	require.NoError(t, w.fake.Requests(osbtest.Update)[0].JSON(&sent))
@@ -300,9 +298,7 @@ func TestPlanChangeAndUpdateRequests(t *testing.T) {
 	assert.Equal(t, map[string]any{"version": "1.2.0"}, sent["maintenance_info"])
 	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(inst), inst))
-	inst.Spec.UpdateRequests++
-	require.NoError(t, env.Client.Update(ctx, inst))
+	updateInstance(t, inst, func(i *v1beta1.ServiceInstance) { i.Spec.UpdateRequests++ })
 	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) == 2 }, eventually, tick)
 	sent = nil
 	require.NoError(t, w.fake.Requests(osbtest.Update)[1].JSON(&sent))

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -187,3 +188,16 @@ func waitGone(t *testing.T, obj client.Object) {
 }
 
 func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
+
+// updateInstance changes the spec on the latest version, retrying when the
+// controller wrote in between.
+func updateInstance(t *testing.T, inst *v1beta1.ServiceInstance, mutate func(*v1beta1.ServiceInstance)) {
+	t.Helper()
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(inst), inst); err != nil {
+			return err
+		}
+		mutate(inst)
+		return env.Client.Update(context.Background(), inst)
+	}))
+}

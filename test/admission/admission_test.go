@@ -58,6 +58,10 @@ metadata: {name: sample-broker}
 spec: {url: "`+url+`"}
 `, "apply", "-f", "-")
 	mustKubectl(t, "", "wait", "--for=condition=Ready", "clusterservicebroker/sample-broker", "--timeout=30s")
+	// No garbage collector runs here: remove the broker's classes and plans too.
+	t.Cleanup(func() {
+		kubectl(t, "", "delete", "clusterservicebrokers,clusterserviceclasses,clusterserviceplans", "--all")
+	})
 	mustKubectl(t, "", "create", "namespace", "refusals")
 	mustKubectl(t, `
 apiVersion: servicecatalog.k8s.io/v1beta1
@@ -245,7 +249,9 @@ metadata: {name: sar-broker}
 spec: {url: "`+url+`"}
 `, "apply", "-f", "-")
 	mustKubectl(t, "", "wait", "--for=condition=Ready", "clusterservicebroker/sar-broker", "--timeout=30s")
-	t.Cleanup(func() { kubectl(t, "", "delete", "clusterservicebroker", "sar-broker") })
+	t.Cleanup(func() {
+		kubectl(t, "", "delete", "clusterservicebrokers,clusterserviceclasses,clusterserviceplans", "--all")
+	})
 	devConfig, err := env.UserKubeconfig("dev")
 	require.NoError(t, err)
 

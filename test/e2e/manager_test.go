@@ -35,6 +35,7 @@ func TestManagerRuns(t *testing.T) {
 		"--leader-elect", "--leader-election-namespace", "default",
 		"--health-probe-bind-address", probeAddr,
 		"--metrics-bind-address", metricsAddr,
+		"--webhooks=false", // no serving certificate here; test/admission covers the webhooks
 	)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
