@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -226,9 +227,7 @@ func TestRemovedPlansAndRelistRequests(t *testing.T) {
 	fake.On(osbtest.Catalog, osbtest.Response{Body: catalog})
 
 	// Manual relist: nothing happens until relistRequests grows.
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(b), b))
-	b.Spec.RelistRequests++
-	require.NoError(t, env.Client.Update(ctx, b))
+	bumpRelist(t, b)
 	cond := readyCondition(t, b, metav1.ConditionTrue)
 	assert.Equal(t, "fetched 1 service, 1 plan", cond.Message)
 	assert.Equal(t, fetches+1, len(fake.Requests(osbtest.Catalog)))
@@ -251,9 +250,7 @@ func TestRemovedPlansAndRelistRequests(t *testing.T) {
 		return client.IgnoreNotFound(mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(inst), inst)) == nil &&
 			mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(inst), inst) != nil
 	}, eventually, tick, "the controller's cache sees the instance gone")
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(b), b))
-	b.Spec.RelistRequests++
-	require.NoError(t, env.Client.Update(ctx, b))
+	bumpRelist(t, b)
 	require.Eventually(t, func() bool {
 		err := env.Client.Get(ctx, client.ObjectKey{Name: large.Name}, &large)
 		return client.IgnoreNotFound(err) == nil && err != nil
@@ -261,9 +258,7 @@ func TestRemovedPlansAndRelistRequests(t *testing.T) {
 
 	// A plan back in the catalog is no longer marked removed.
 	fake.On(osbtest.Catalog, osbtest.Response{Body: osbtest.SampleCatalog()})
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(b), b))
-	b.Spec.RelistRequests++
-	require.NoError(t, env.Client.Update(ctx, b))
+	bumpRelist(t, b)
 	cond = readyCondition(t, b, metav1.ConditionTrue)
 	assert.Equal(t, "fetched 2 services, 3 plans", cond.Message)
 }
@@ -358,9 +353,11 @@ func TestCatalogRestrictions(t *testing.T) {
 	require.Len(t, plans.Items, 1)
 	assert.Equal(t, "small", plans.Items[0].Spec.ExternalName)
 
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(b), b))
-	b.Spec.CatalogRestrictions.ServicePlan = []string{"spec.free in in"}
-	require.NoError(t, env.Client.Update(ctx, b))
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(b), b))
+		b.Spec.CatalogRestrictions.ServicePlan = []string{"spec.free in in"}
+		return env.Client.Update(ctx, b)
+	}))
 	cond = readyCondition(t, b, metav1.ConditionFalse)
 	assert.Contains(t, cond.Message, "catalogRestrictions.servicePlan:")
 }
@@ -393,4 +390,17 @@ func TestNamespacedBroker(t *testing.T) {
 	var clusterPlans v1beta1.ClusterServicePlanList
 	require.NoError(t, env.Client.List(ctx, &clusterPlans))
 	assert.Empty(t, clusterPlans.Items, "a namespaced broker creates no cluster plans")
+}
+
+// bumpRelist raises relistRequests on the latest version of the broker,
+// retrying when the controller wrote its status in between.
+func bumpRelist(t *testing.T, b *v1beta1.ClusterServiceBroker) {
+	t.Helper()
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b); err != nil {
+			return err
+		}
+		b.Spec.RelistRequests++
+		return env.Client.Update(context.Background(), b)
+	}))
 }
