@@ -2,6 +2,7 @@ package osb
 
 import (
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -16,3 +17,27 @@ func PollInterval(retryAfter, elapsed, maxInterval time.Duration) time.Duration 
 	wait := min(max(time.Second, elapsed/4), maxInterval)
 	return time.Duration(float64(wait) * (0.9 + 0.2*rand.Float64()))
 }
+
+// PollSchedule remembers, per object, when its next last_operation poll is
+// due, so that an event waking a reconcile early does not poll before the
+// broker's Retry-After. It lives in memory: after a restart the first poll
+// comes at once, which the spec allows. The zero value is ready to use.
+type PollSchedule struct {
+	due sync.Map // key -> time.Time
+}
+
+// Wait is how long key must still wait before its next poll.
+func (s *PollSchedule) Wait(key any, now time.Time) time.Duration {
+	if v, ok := s.due.Load(key); ok {
+		if due := v.(time.Time); now.Before(due) {
+			return due.Sub(now)
+		}
+	}
+	return 0
+}
+
+// Set records when key's next poll is due.
+func (s *PollSchedule) Set(key any, due time.Time) { s.due.Store(key, due) }
+
+// Forget drops key once its operation ended.
+func (s *PollSchedule) Forget(key any) { s.due.Delete(key) }

@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
@@ -71,6 +72,7 @@ func (r *Reconciler) bind(ctx context.Context, b *v1beta1.ServiceBinding) (ctrl.
 		return ctrl.Result{}, err
 	}
 
+	r.polls.Forget(client.ObjectKeyFromObject(b))
 	resp, err := c.Bind(ctx, &osb.BindRequest{
 		InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
 		Context: osb.NewKubernetesContext(r.ClusterID, b.Namespace, inst.Name), Parameters: params.Values,

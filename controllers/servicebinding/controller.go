@@ -53,6 +53,8 @@ type Reconciler struct {
 	Recorder  events.EventRecorder
 	Options
 	Now func() time.Time
+
+	polls osb.PollSchedule
 }
 
 // Setup registers the binding controller. offering.SetupIndexes must have

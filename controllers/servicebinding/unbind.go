@@ -79,6 +79,7 @@ func (r *Reconciler) unbind(ctx context.Context, b *v1beta1.ServiceBinding) (ctr
 	if err := r.claim(ctx, b, before); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.polls.Forget(client.ObjectKeyFromObject(b))
 	resp, err := c.Unbind(ctx, &osb.UnbindRequest{
 		InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
 		Identity: offering.Identity(b.Spec.UserInfo),
@@ -162,6 +163,10 @@ func (r *Reconciler) poll(ctx context.Context, b *v1beta1.ServiceBinding) (ctrl.
 		return ctrl.Result{}, err
 	}
 	status := &b.Status
+	key := client.ObjectKeyFromObject(b)
+	if wait := r.polls.Wait(key, r.Now()); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	req := &osb.BindingLastOperationRequest{InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID}
 	if status.LastOperation != nil {
 		req.Operation = *status.LastOperation
@@ -174,7 +179,9 @@ func (r *Reconciler) poll(ctx context.Context, b *v1beta1.ServiceBinding) (ctrl.
 	case err != nil && !osb.IsGone(err):
 		return ctrl.Result{RequeueAfter: r.pollInterval(0, status.OperationStartTime)}, nil
 	case err == nil && resp.State == osb.StateInProgress:
-		return ctrl.Result{RequeueAfter: r.pollInterval(resp.RetryAfter, status.OperationStartTime)}, nil
+		next := r.pollInterval(resp.RetryAfter, status.OperationStartTime)
+		r.polls.Set(key, r.Now().Add(next))
+		return ctrl.Result{RequeueAfter: next}, nil
 	case err == nil && resp.State == osb.StateSucceeded && unbinding:
 		return r.unbound(ctx, b)
 	case err == nil && resp.State == osb.StateSucceeded:

@@ -75,6 +75,8 @@ type Reconciler struct {
 	Options
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
+
+	polls osb.PollSchedule
 }
 
 // Setup registers the controller and its indexes.

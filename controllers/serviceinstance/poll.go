@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
@@ -18,6 +19,12 @@ import (
 // resumes and nothing is sent twice.
 func (r *Reconciler) poll(ctx context.Context, inst *v1beta1.ServiceInstance) (ctrl.Result, error) {
 	status := &inst.Status
+	key := client.ObjectKeyFromObject(inst)
+	if wait := r.polls.Wait(key, r.Now()); wait > 0 {
+		// Another event woke the instance up early: the broker's
+		// Retry-After (or the backoff) still stands.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	off, err := offering.Resolve(ctx, r.Client, inst)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -63,8 +70,11 @@ func (r *Reconciler) poll(ctx context.Context, inst *v1beta1.ServiceInstance) (c
 				return ctrl.Result{}, err
 			}
 		}
-		return ctrl.Result{RequeueAfter: r.pollInterval(resp.RetryAfter, status.OperationStartTime)}, nil
+		next := r.pollInterval(resp.RetryAfter, status.OperationStartTime)
+		r.polls.Set(key, r.Now().Add(next))
+		return ctrl.Result{RequeueAfter: next}, nil
 	}
+	r.polls.Forget(key)
 	return r.operationEnded(ctx, inst, resp.State, resp.Description, resp)
 }
 
