@@ -1,17 +1,13 @@
 package admission
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -21,70 +17,8 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
+	"github.com/servicecatalog/service-catalog/webhook/webhooktest"
 )
-
-// bigSchema is a create schema of about 10 KiB: fifty properties with
-// types, bounds, patterns and descriptions.
-func bigSchema() []byte {
-	props := map[string]any{}
-	for i := range 50 {
-		props[fmt.Sprintf("setting%02d", i)] = map[string]any{
-			"type": "string", "maxLength": 64, "pattern": "^[a-z0-9-]*$",
-			"description": "A setting of the benchmark plan, described the way brokers describe theirs.",
-		}
-	}
-	props["region"] = map[string]any{"enum": []string{"eu", "us", "ap"}}
-	props["storageGB"] = map[string]any{"type": "integer", "minimum": 1, "maximum": 1000}
-	raw, _ := json.Marshal(map[string]any{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "required": []string{"region"}, "properties": props})
-	return raw
-}
-
-// parameters2KiB is a valid parameters document of about 2 KiB.
-func parameters2KiB() []byte {
-	params := map[string]any{"region": "eu", "storageGB": 100}
-	for i := range 40 {
-		params[fmt.Sprintf("setting%02d", i)] = "value-of-the-setting-" + strings.Repeat("x", 20)
-	}
-	raw, _ := json.Marshal(params)
-	return raw
-}
-
-type allowAll struct{}
-
-func (allowAll) ValidateCreate(context.Context, *v1beta1.ServiceInstance) (admission.Warnings, error) {
-	return nil, nil
-}
-
-func (allowAll) ValidateUpdate(context.Context, *v1beta1.ServiceInstance, *v1beta1.ServiceInstance) (admission.Warnings, error) {
-	return nil, nil
-}
-
-func (allowAll) ValidateDelete(context.Context, *v1beta1.ServiceInstance) (admission.Warnings, error) {
-	return nil, nil
-}
-
-func review(params []byte) []byte {
-	raw, _ := json.Marshal(map[string]any{
-		"apiVersion": "servicecatalog.k8s.io/v1beta1", "kind": "ServiceInstance",
-		"metadata": map[string]any{"name": "db", "namespace": "default"},
-		"spec":     map[string]any{"clusterServiceClassExternalName": "bench-db", "clusterServicePlanExternalName": "bench-small", "parameters": json.RawMessage(params)},
-	})
-	out, _ := json.Marshal(admissionv1.AdmissionReview{
-		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{UID: "1", Operation: admissionv1.Create, Namespace: "default", Name: "db",
-			Kind:   metav1.GroupVersionKind{Group: "servicecatalog.k8s.io", Version: "v1beta1", Kind: "ServiceInstance"},
-			Object: runtime.RawExtension{Raw: raw}},
-	})
-	return out
-}
-
-func serve(h http.Handler, body []byte) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
 
 // BenchmarkInstanceValidator measures the instance validator per request,
 // decode to response, reading a real informer cache, with 2 KiB of
@@ -108,7 +42,7 @@ func BenchmarkInstanceValidator(b *testing.B) {
 	plan := &v1beta1.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "bench-plan"}, Spec: v1beta1.ClusterServicePlanSpec{
 		ClusterServiceBrokerName: "bench", ClusterServiceClassRef: v1beta1.ClusterObjectReference{Name: "bench-class"},
 		CommonServicePlanSpec: v1beta1.CommonServicePlanSpec{ExternalName: "bench-small", ExternalID: "bench-plan", Free: true,
-			InstanceCreateParameterSchema: &runtime.RawExtension{Raw: bigSchema()}}}}
+			InstanceCreateParameterSchema: &runtime.RawExtension{Raw: webhooktest.BigSchema()}}}}
 	if err := env.Client.Create(ctx, class); err != nil {
 		b.Fatal(err)
 	}
@@ -133,17 +67,17 @@ func BenchmarkInstanceValidator(b *testing.B) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	body := review(parameters2KiB())
+	body := webhooktest.InstanceReview("bench-db", "bench-small", webhooktest.Parameters2KiB())
 	validator := admission.WithValidator[*v1beta1.ServiceInstance](env.Scheme, &serviceinstance.Webhook{Cache: informers, Schemas: schema.NewCache(16)})
-	floor := admission.WithValidator[*v1beta1.ServiceInstance](env.Scheme, allowAll{})
-	if rec := serve(validator, body); !strings.Contains(rec.Body.String(), `"allowed":true`) {
+	floor := admission.WithValidator[*v1beta1.ServiceInstance](env.Scheme, webhooktest.AllowAll{})
+	if rec := webhooktest.Serve(validator, body); !strings.Contains(rec.Body.String(), `"allowed":true`) {
 		b.Fatalf("the benchmark request is not allowed: %s", rec.Body.String())
 	}
 	const rounds = 300
 	measure := func(h http.Handler) time.Duration {
 		start := time.Now()
 		for range rounds {
-			serve(h, body)
+			webhooktest.Serve(h, body)
 		}
 		return time.Since(start) / rounds
 	}
