@@ -30,6 +30,7 @@ manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=manifests/crd
 	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... paths=./webhook/... output:rbac:dir=manifests/rbac
 	$(CONTROLLER_GEN) webhook paths=./webhook/... output:webhook:dir=manifests/webhook
+	go run ./hack/gen-injector-webhook manifests/webhook/injector.yaml
 
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted, go.mod untidy or go vet complains.

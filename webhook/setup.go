@@ -5,8 +5,11 @@ package webhook
 
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/injector"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook/broker"
 	"github.com/servicecatalog/service-catalog/webhook/servicebinding"
@@ -15,8 +18,9 @@ import (
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
-// Setup registers every webhook on the manager's webhook server. The
-// handlers read the manager's cache; offering.SetupIndexes must have run.
+// Setup registers every webhook on the manager's webhook server, the pod
+// injector included. The handlers read the manager's cache;
+// offering.SetupIndexes must have run.
 func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
 	cache := mgr.GetClient()
 	access := serviceinstance.SubjectAccessReviews{Client: mgr.GetClient()}
@@ -32,6 +36,12 @@ func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
 		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: access, Kind: "ClusterServiceBroker"}).Complete(); err != nil {
 		return err
 	}
-	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: access, Kind: "ServiceBroker"}).Complete()
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
+		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: access, Kind: "ServiceBroker"}).Complete(); err != nil {
+		return err
+	}
+	mgr.GetWebhookServer().Register(injector.Path, &ctrlwebhook.Admission{
+		Handler: &injector.Handler{Cache: cache, Decoder: admission.NewDecoder(mgr.GetScheme())},
+	})
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 	"github.com/servicecatalog/service-catalog/osb/schema"
@@ -58,6 +59,9 @@ func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manage
 		}); err != nil {
 			return err
 		}
-		return servicebinding.Setup(ctx, mgr, servicebinding.Options{ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, Client: clientOpts})
+		if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, Client: clientOpts}); err != nil {
+			return err
+		}
+		return podgate.Setup(mgr)
 	}
 }
