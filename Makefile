@@ -47,9 +47,11 @@ test: tools verify ## Run unit and integration tests against a real kube-apiserv
 
 FUZZTIME ?= 10s
 .PHONY: fuzz
-fuzz: ## Fuzz the admission handlers and the schema check for FUZZTIME each (default 10s).
+fuzz: ## Fuzz the admission handlers, the schema check and the annotation parser for FUZZTIME each (default 10s).
 	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzInstanceAdmission$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzSchemaCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
+	go test ./injector -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
+	go test ./injector -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
 .PHONY: bench
 bench: tools ## Run the benchmarks (a 1000-plan catalog sync against a real API server) once each.

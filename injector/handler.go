@@ -63,11 +63,16 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		gate(injected)
 		warnings = append(warnings, fmt.Sprintf("ServiceBindings %s are not Ready yet; the pod waits, gated by %s, until they are", strings.Join(notReady, ", "), GateName))
 	}
-	raw, err := json.Marshal(injected)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+	var resp admission.Response
+	if ops, ok := appendOnlyPatch(pod, injected); ok && pod.Annotations[AnnotationInjected] == "" {
+		resp = admission.Patched("", ops...)
+	} else {
+		raw, err := json.Marshal(injected)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		resp = admission.PatchResponseFromRaw(req.Object.Raw, raw)
 	}
-	resp := admission.PatchResponseFromRaw(req.Object.Raw, raw)
 	resp.Warnings = warnings
 	return resp
 }

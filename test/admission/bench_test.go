@@ -2,20 +2,27 @@ package admission
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/injector"
 	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/test/testenv"
 	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
 	"github.com/servicecatalog/service-catalog/webhook/webhooktest"
 )
@@ -94,5 +101,92 @@ func BenchmarkInstanceValidator(b *testing.B) {
 	fmt.Printf("instance validator: %.1f times the decode-only floor (limit 3)\n", ratio)
 	if ratio > 3 {
 		b.Errorf("the validator costs %.1f times the decode-only floor; it must stay within 3", ratio)
+	}
+}
+
+// decodeOnly decodes the pod and allows it: the floor of a pod webhook.
+type decodeOnly struct{ decoder admission.Decoder }
+
+func (d decodeOnly) Handle(_ context.Context, req admission.Request) admission.Response {
+	var pod corev1.Pod
+	if err := d.decoder.Decode(req, &pod); err != nil {
+		return admission.Errored(400, err)
+	}
+	return admission.Allowed("")
+}
+
+// BenchmarkInjector measures the pod injector per request for a typical pod
+// (two containers, two bindings, an explicit variable) reading a real
+// informer cache, next to a handler that only decodes and allows. It must
+// stay within 3 times that floor.
+func BenchmarkInjector(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	informers, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The catalog's webhooks admit the bindings created below.
+	env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true}))
+	env.Kubectl(ctx, "", "create", "namespace", "bench-inject")
+	for _, name := range []string{"db", "queue"} {
+		sb := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench-inject"}}
+		sb.Spec.InstanceRef.Name = name
+		if err := env.Client.Create(ctx, sb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	go func() { _ = informers.Start(ctx) }()
+	informers.WaitForCacheSync(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var list v1beta1.ServiceBindingList
+		if informers.List(ctx, &list, client.InNamespace("bench-inject")) == nil && len(list.Items) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the bindings never reached the cache")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pod := map[string]any{"apiVersion": "v1", "kind": "Pod",
+		"metadata": map[string]any{"name": "app", "namespace": "bench-inject", "labels": map[string]string{"app": "web"},
+			"annotations": map[string]string{injector.AnnotationBindings: "db, queue", injector.AnnotationEnv: "DATABASE_URL=db/uri"}},
+		"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "app", "image": "registry.example.com/team/app:1.2.3", "ports": []any{map[string]any{"containerPort": 8080}},
+				"env": []any{map[string]any{"name": "LOG_LEVEL", "value": "info"}}, "resources": map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}}},
+			map[string]any{"name": "sidecar", "image": "registry.example.com/team/sidecar:2"},
+		}}}
+	raw, _ := json.Marshal(pod)
+	body, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "1", Operation: admissionv1.Create, Namespace: "bench-inject", Name: "app",
+			Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Object: runtime.RawExtension{Raw: raw}},
+	})
+	decoder := admission.NewDecoder(env.Scheme)
+	inject := &webhook.Admission{Handler: &injector.Handler{Cache: informers, Decoder: decoder}}
+	floor := &webhook.Admission{Handler: decodeOnly{decoder}}
+	if rec := webhooktest.Serve(inject, body); !strings.Contains(rec.Body.String(), `"patch"`) {
+		b.Fatalf("the benchmark pod was not injected: %s", rec.Body.String())
+	}
+	const rounds = 300
+	measure := func(h http.Handler) time.Duration {
+		start := time.Now()
+		for range rounds {
+			webhooktest.Serve(h, body)
+		}
+		return time.Since(start) / rounds
+	}
+	var floorTotal, injectTotal time.Duration
+	for b.Loop() {
+		floorTotal += measure(floor)
+		injectTotal += measure(inject)
+	}
+	ratio := float64(injectTotal) / float64(floorTotal)
+	b.ReportMetric(float64(injectTotal.Nanoseconds())/float64(b.N), "injector-ns/req")
+	b.ReportMetric(float64(floorTotal.Nanoseconds())/float64(b.N), "floor-ns/req")
+	b.ReportMetric(ratio, "x-floor")
+	fmt.Printf("pod injector: %.1f times the decode-only floor (limit 3)\n", ratio)
+	if ratio > 3 {
+		b.Errorf("the injector costs %.1f times the decode-only floor; it must stay within 3", ratio)
 	}
 }
