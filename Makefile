@@ -8,7 +8,7 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 # Tests find kube-apiserver, etcd and kubectl here (controller-runtime envtest).
 export KUBEBUILDER_ASSETS := $(BIN)
 
-CONTROL_PLANE_TOOLS := kube-apiserver etcd kubectl
+CONTROL_PLANE_TOOLS := kube-apiserver etcd kubectl kube-controller-manager
 
 .PHONY: all
 all: build
@@ -16,7 +16,7 @@ all: build
 ##@ Development
 
 .PHONY: tools
-tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl) into bin/.
+tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl, kube-controller-manager) into bin/.
 	@hack/build-tools.sh controller-gen $(CONTROL_PLANE_TOOLS)
 
 .PHONY: generate

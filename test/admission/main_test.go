@@ -23,7 +23,7 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) {
 	var err error
-	if env, err = testenv.Start(testenv.Options{Webhooks: true}); err != nil {
+	if env, err = testenv.Start(testenv.Options{Webhooks: true, ControllerManager: true}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -39,6 +39,7 @@ type Env struct {
 
 	env *envtest.Environment
 	dir string
+	kcm *exec.Cmd
 }
 
 // Options tune Start.
@@ -48,6 +49,9 @@ type Options struct {
 	KubeconfigPath string
 	// AttachOutput shows the API server's and etcd's logs.
 	AttachOutput bool
+	// ControllerManager also runs kube-controller-manager's deployment,
+	// replicaset and job controllers, so workloads create pods.
+	ControllerManager bool
 	// Webhooks installs the webhook configurations of manifests/webhook,
 	// pointed at a local port a manager from StartManager serves. Every
 	// catalog object then needs that manager running to be admitted.
@@ -127,7 +131,31 @@ func Start(opts Options) (*Env, error) {
 		_ = e.Stop()
 		return nil, err
 	}
+	if opts.ControllerManager {
+		if err := e.startControllerManager(); err != nil {
+			_ = e.Stop()
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// startControllerManager runs the workload controllers against the control
+// plane, as an administrator, with the flags measured to work here.
+func (e *Env) startControllerManager() error {
+	bin := e.BinPath("kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("bin/kube-controller-manager is missing: run `make tools`")
+	}
+	e.kcm = exec.Command(bin,
+		"--kubeconfig", e.Kubeconfig,
+		"--controllers=deployment-controller,replicaset-controller,job-controller",
+		"--leader-elect=false", "--secure-port=0",
+	)
+	if err := e.kcm.Start(); err != nil {
+		return fmt.Errorf("start kube-controller-manager: %w", err)
+	}
+	return nil
 }
 
 // writeKubeconfig writes a kubeconfig for a system:masters user, so kubectl
@@ -161,6 +189,10 @@ func (e *Env) writeKubeconfig(path string) error {
 
 // Stop stops the control plane and removes temporary files.
 func (e *Env) Stop() error {
+	if e.kcm != nil && e.kcm.Process != nil {
+		_ = e.kcm.Process.Kill()
+		_ = e.kcm.Wait()
+	}
 	err := e.env.Stop()
 	if e.dir != "" {
 		_ = os.RemoveAll(e.dir)

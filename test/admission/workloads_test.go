@@ -1,0 +1,93 @@
+package admission
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// TestWorkloadsGetCredentials applies a Deployment and a Job whose pod
+// templates carry the annotation; kube-controller-manager creates their
+// pods, which arrive injected.
+func TestWorkloadsGetCredentials(t *testing.T) {
+	_, url := startCatalog(t)
+	t.Cleanup(func() {
+		kubectl(t, "", "delete", "clusterservicebrokers,clusterserviceclasses,clusterserviceplans", "--all")
+	})
+	mustKubectl(t, `
+apiVersion: v1
+kind: Namespace
+metadata: {name: workloads}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ClusterServiceBroker
+metadata: {name: workloads-broker}
+spec: {url: "`+url+`"}
+`, "apply", "-f", "-")
+	mustKubectl(t, "", "wait", "--for=condition=Ready", "clusterservicebroker/workloads-broker", "--timeout=30s")
+	mustKubectl(t, `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: db, namespace: workloads}
+spec:
+  clusterServiceClassExternalName: sample-db
+  clusterServicePlanExternalName: small
+  parameters: {region: eu}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: db, namespace: workloads}
+spec:
+  instanceRef: {name: db}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: workloads}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {servicecatalog.k8s.io/inject-bindings: db}
+    spec:
+      containers: [{name: web, image: web:1}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: workloads}
+spec:
+  template:
+    metadata:
+      labels: {app: migrate}
+      annotations:
+        servicecatalog.k8s.io/inject-bindings: db
+        servicecatalog.k8s.io/inject-as: env
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: migrate:1}]
+`, "apply", "-f", "-")
+
+	for app, wantFiles := range map[string]bool{"web": true, "migrate": false} {
+		var pods corev1.PodList
+		require.Eventually(t, func() bool {
+			require.NoError(t, env.Client.List(context.Background(), &pods, client.InNamespace("workloads"), client.MatchingLabels{"app": app}))
+			return len(pods.Items) > 0
+		}, time.Minute, 200*time.Millisecond, "kube-controller-manager creates the %s pod", app)
+		pod := pods.Items[0]
+		c := pod.Spec.Containers[0]
+		require.Len(t, c.EnvFrom, 1, app)
+		assert.Equal(t, "db-env", c.EnvFrom[0].SecretRef.Name)
+		hasVolume := false
+		for _, v := range pod.Spec.Volumes {
+			hasVolume = hasVolume || v.Name == "binding-db"
+		}
+		assert.Equal(t, wantFiles, hasVolume, app)
+		assert.Contains(t, pod.Annotations, "servicecatalog.k8s.io/injected", app)
+	}
+}
