@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,10 @@ import (
 // from one file: the webhooks cannot know the plan yet, so they warn, and
 // everything still reaches Ready.
 func TestApplyBeforeTheCatalogIsFetched(t *testing.T) {
-	_, url := startCatalog(t)
+	sample, url := startCatalog(t)
+	// A broker takes its time to answer the first catalog request; the
+	// whole file is applied meanwhile.
+	sample.SetFault("catalog", samplebroker.Fault{Delay: samplebroker.Duration(3 * time.Second), Times: 1})
 	mustKubectl(t, "", "create", "namespace", "together")
 	res := kubectl(t, `
 apiVersion: servicecatalog.k8s.io/v1beta1
