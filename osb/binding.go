@@ -91,33 +91,13 @@ type UnbindRequest struct {
 	Identity   *OriginatingIdentity
 }
 
-// UnbindResponse is a successful unbind; Gone is true for 410.
-type UnbindResponse struct {
-	Async     bool
-	Gone      bool
-	Operation string
-}
+// UnbindResponse is a successful unbind.
+type UnbindResponse = DeleteResponse
 
 // Unbind sends DELETE /v2/service_instances/:iid/service_bindings/:bid.
 // 200, 202 and 410 are success.
 func (c *Client) Unbind(ctx context.Context, r *UnbindRequest) (*UnbindResponse, error) {
-	q := url.Values{"accepts_incomplete": {"true"}, "service_id": {r.ServiceID}, "plan_id": {r.PlanID}}
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: bindingPath(r.InstanceID, r.BindingID), query: q, identity: r.Identity})
-	if err != nil {
-		return nil, err
-	}
-	switch resp.status {
-	case http.StatusOK, http.StatusAccepted:
-	case http.StatusGone:
-		return &UnbindResponse{Gone: true}, nil
-	default:
-		return nil, resp.unexpected()
-	}
-	var body operationBody
-	if err := resp.decode(&body); err != nil {
-		return nil, err
-	}
-	return &UnbindResponse{Async: resp.status == http.StatusAccepted, Operation: body.Operation}, nil
+	return c.delete(ctx, bindingPath(r.InstanceID, r.BindingID), r.ServiceID, r.PlanID, r.Identity)
 }
 
 // GetBindingRequest fetches a binding (needs bindings_retrievable).

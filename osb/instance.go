@@ -161,25 +161,33 @@ type DeprovisionRequest struct {
 	Identity   *OriginatingIdentity
 }
 
-// DeprovisionResponse is a successful deprovision. Gone is true for 410:
-// the broker no longer knows the instance, which counts as deleted.
-type DeprovisionResponse struct {
+// DeleteResponse is a successful deprovision or unbind. Gone is true for
+// 410: the broker no longer knows the resource, which counts as deleted.
+type DeleteResponse struct {
 	Async     bool
 	Gone      bool
 	Operation string
 }
 
+// DeprovisionResponse is a successful deprovision.
+type DeprovisionResponse = DeleteResponse
+
 // Deprovision sends DELETE /v2/service_instances/:id. 200, 202 and 410 are success.
 func (c *Client) Deprovision(ctx context.Context, r *DeprovisionRequest) (*DeprovisionResponse, error) {
-	q := url.Values{"accepts_incomplete": {"true"}, "service_id": {r.ServiceID}, "plan_id": {r.PlanID}}
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: instancePath(r.InstanceID), query: q, identity: r.Identity})
+	return c.delete(ctx, instancePath(r.InstanceID), r.ServiceID, r.PlanID, r.Identity)
+}
+
+// delete sends the DELETE of a deprovision or unbind.
+func (c *Client) delete(ctx context.Context, path, serviceID, planID string, identity *OriginatingIdentity) (*DeleteResponse, error) {
+	q := url.Values{"accepts_incomplete": {"true"}, "service_id": {serviceID}, "plan_id": {planID}}
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: path, query: q, identity: identity})
 	if err != nil {
 		return nil, err
 	}
 	switch resp.status {
 	case http.StatusOK, http.StatusAccepted:
 	case http.StatusGone:
-		return &DeprovisionResponse{Gone: true}, nil
+		return &DeleteResponse{Gone: true}, nil
 	default:
 		return nil, resp.unexpected()
 	}
@@ -187,7 +195,7 @@ func (c *Client) Deprovision(ctx context.Context, r *DeprovisionRequest) (*Depro
 	if err := resp.decode(&body); err != nil {
 		return nil, err
 	}
-	return &DeprovisionResponse{Async: resp.status == http.StatusAccepted, Operation: body.Operation}, nil
+	return &DeleteResponse{Async: resp.status == http.StatusAccepted, Operation: body.Operation}, nil
 }
 
 // GetInstanceRequest fetches an instance (needs instances_retrievable).
