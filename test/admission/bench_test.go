@@ -80,6 +80,13 @@ func BenchmarkInstanceValidator(b *testing.B) {
 	if rec := webhooktest.Serve(validator, body); !strings.Contains(rec.Body.String(), `"allowed":true`) {
 		b.Fatalf("the benchmark request is not allowed: %s", rec.Body.String())
 	}
+	compareToFloor(b, "instance validator", validator, floor, body)
+}
+
+// compareToFloor measures handler and floor on the same request, in
+// interleaved rounds so both see the same machine load, reports both and
+// their ratio, and fails above 3 times the floor.
+func compareToFloor(b *testing.B, name string, handler, floor http.Handler, body []byte) {
 	const rounds = 300
 	measure := func(h http.Handler) time.Duration {
 		start := time.Now()
@@ -88,19 +95,18 @@ func BenchmarkInstanceValidator(b *testing.B) {
 		}
 		return time.Since(start) / rounds
 	}
-	var floorTotal, validatorTotal time.Duration
+	var floorTotal, handlerTotal time.Duration
 	for b.Loop() {
-		// Interleaved, so both see the same machine load.
 		floorTotal += measure(floor)
-		validatorTotal += measure(validator)
+		handlerTotal += measure(handler)
 	}
-	ratio := float64(validatorTotal) / float64(floorTotal)
-	b.ReportMetric(float64(validatorTotal.Nanoseconds())/float64(b.N), "validator-ns/req")
+	ratio := float64(handlerTotal) / float64(floorTotal)
+	b.ReportMetric(float64(handlerTotal.Nanoseconds())/float64(b.N), "handler-ns/req")
 	b.ReportMetric(float64(floorTotal.Nanoseconds())/float64(b.N), "floor-ns/req")
 	b.ReportMetric(ratio, "x-floor")
-	fmt.Printf("instance validator: %.1f times the decode-only floor (limit 3)\n", ratio)
+	fmt.Printf("%s: %.1f times the decode-only floor (limit 3)\n", name, ratio)
 	if ratio > 3 {
-		b.Errorf("the validator costs %.1f times the decode-only floor; it must stay within 3", ratio)
+		b.Errorf("the %s costs %.1f times the decode-only floor; it must stay within 3", name, ratio)
 	}
 }
 
@@ -168,25 +174,5 @@ func BenchmarkInjector(b *testing.B) {
 	if rec := webhooktest.Serve(inject, body); !strings.Contains(rec.Body.String(), `"patch"`) {
 		b.Fatalf("the benchmark pod was not injected: %s", rec.Body.String())
 	}
-	const rounds = 300
-	measure := func(h http.Handler) time.Duration {
-		start := time.Now()
-		for range rounds {
-			webhooktest.Serve(h, body)
-		}
-		return time.Since(start) / rounds
-	}
-	var floorTotal, injectTotal time.Duration
-	for b.Loop() {
-		floorTotal += measure(floor)
-		injectTotal += measure(inject)
-	}
-	ratio := float64(injectTotal) / float64(floorTotal)
-	b.ReportMetric(float64(injectTotal.Nanoseconds())/float64(b.N), "injector-ns/req")
-	b.ReportMetric(float64(floorTotal.Nanoseconds())/float64(b.N), "floor-ns/req")
-	b.ReportMetric(ratio, "x-floor")
-	fmt.Printf("pod injector: %.1f times the decode-only floor (limit 3)\n", ratio)
-	if ratio > 3 {
-		b.Errorf("the injector costs %.1f times the decode-only floor; it must stay within 3", ratio)
-	}
+	compareToFloor(b, "pod injector", inject, floor, body)
 }

@@ -59,3 +59,20 @@ func mustKubectl(t *testing.T, stdin string, args ...string) string {
 }
 
 func keyOf(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
+
+// registerClusterBroker registers url as a ClusterServiceBroker, waits for
+// its catalog, and removes it with its classes and plans when t ends (no
+// garbage collector runs here).
+func registerClusterBroker(t *testing.T, name, url string) {
+	t.Helper()
+	mustKubectl(t, `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ClusterServiceBroker
+metadata: {name: `+name+`}
+spec: {url: "`+url+`"}
+`, "apply", "-f", "-")
+	t.Cleanup(func() {
+		kubectl(t, "", "delete", "clusterservicebrokers,clusterserviceclasses,clusterserviceplans", "--all")
+	})
+	mustKubectl(t, "", "wait", "--for=condition=Ready", "clusterservicebroker/"+name, "--timeout=30s")
+}
