@@ -55,8 +55,8 @@ func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
 	}
 	kubeconfig := filepath.Join(stateDir, "kubeconfig")
 
-	fmt.Println(">> starting the local control plane (kube-apiserver and etcd from bin/)")
-	env, err := testenv.Start(testenv.Options{KubeconfigPath: kubeconfig, Webhooks: true})
+	fmt.Println(">> starting the local control plane (kube-apiserver, etcd and kube-controller-manager from bin/)")
+	env, err := testenv.Start(testenv.Options{KubeconfigPath: kubeconfig, Webhooks: true, ControllerManager: true})
 	if err != nil {
 		return err
 	}
@@ -212,6 +212,8 @@ In another shell:
   kubectl apply -f examples/sample-db.yaml
   kubectl wait --for=condition=Ready serviceinstance/mydb01 servicebinding/mydb01-binding --timeout=60s
   kubectl get secret mydb01-binding -o jsonpath='{.data}'
+  kubectl apply -f examples/app-deployment.yaml
+  kubectl get pods -l app=demo-app -o jsonpath='{.items[0].spec.containers[0].envFrom}'
 
 Press Ctrl-C to stop everything.
 `, host, managerLog, brokerURL, brokerLog, kubeconfig, binDir)

@@ -2,6 +2,8 @@ package admission
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +92,21 @@ spec:
 		assert.Equal(t, wantFiles, hasVolume, app)
 		assert.Contains(t, pod.Annotations, "servicecatalog.k8s.io/injected", app)
 	}
+}
+
+// TestExamples applies examples/ together, as a newcomer would after
+// `make run`, and runs the commands their comments show.
+func TestExamples(t *testing.T) {
+	_, url := startCatalog(t)
+	mustKubectl(t, "", "create", "namespace", "examples")
+	registerClusterBroker(t, "sample-broker", url)
+	mustKubectl(t, "", "apply", "-n", "examples", "-f", filepath.Join(env.Root, "examples", "sample-db.yaml"), "-f", filepath.Join(env.Root, "examples", "app-deployment.yaml"))
+	mustKubectl(t, "", "wait", "-n", "examples", "--for=condition=Ready", "serviceinstance/mydb01", "servicebinding/mydb01-binding", "--timeout=60s")
+	require.Eventually(t, func() bool {
+		out := kubectl(t, "", "get", "pods", "-n", "examples", "-l", "app=demo-app", "-o", "jsonpath={.items[0].spec.containers[0].envFrom}")
+		return out.Err == nil && strings.Contains(out.Stdout, "mydb01-binding-env")
+	}, time.Minute, 200*time.Millisecond, "the demo app's pod gets the binding's variables")
+	require.Eventually(t, func() bool {
+		return mustKubectl(t, "", "get", "pods", "-n", "examples", "-l", "app=demo-app", "-o", "jsonpath={.items[0].spec.schedulingGates}") == ""
+	}, time.Minute, 200*time.Millisecond, "no gate is left once the binding is Ready")
 }
