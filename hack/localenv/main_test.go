@@ -41,7 +41,14 @@ func TestRunAndInterrupt(t *testing.T) {
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	// Should the test fail midway, leave nothing running: the control plane
+	// and the manager run in process groups of their own.
+	t.Cleanup(func() {
+		for _, pid := range descendants(cmd.Process.Pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
 
 	// Everything up to the banner's last line is read before the test
 	// looks at it; later output is not kept.
