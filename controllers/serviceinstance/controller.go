@@ -44,8 +44,14 @@ const (
 	AnnotationAbandon = "servicecatalog.k8s.io/abandon"
 )
 
-// indexParametersFrom indexes instances by the Secrets they read.
-const indexParametersFrom = "spec.parametersFrom.secretKeyRef.name"
+// Indexes of instances.
+const (
+	// indexParametersFrom indexes instances by the Secrets they read.
+	indexParametersFrom = "spec.parametersFrom.secretKeyRef.name"
+	// indexUnresolved marks instances whose plan is not resolved yet, so a
+	// plan arriving with a catalog wakes them at once.
+	indexUnresolved = "unresolved"
+)
 
 // Options configure the instance controller.
 type Options struct {
@@ -99,6 +105,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1beta1.ServiceInstance{}, indexUnresolved, func(o client.Object) []string {
+		spec := o.(*v1beta1.ServiceInstance).Spec
+		if spec.ClusterServicePlanRef == nil && spec.ServicePlanRef == nil {
+			return []string{"true"}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	// Secrets are watched by metadata only: their content never enters the
 	// cache; a change of resourceVersion is enough to re-read them.
 	secretMeta := &metav1.PartialObjectMetadata{}
@@ -113,6 +128,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
 		})).
 		WatchesMetadata(secretMeta, handler.EnqueueRequestsFromMapFunc(r.instancesReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
+		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Named("ServiceInstance").
 		Complete(r)
 }
@@ -125,6 +142,28 @@ func specOrIntentChanged() predicate.Predicate {
 		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
 		}})
+}
+
+// createdOnly passes creations: a new plan is what an unresolved instance
+// waits for.
+var createdOnly = predicate.Funcs{
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// unresolvedInstances lists the instances still waiting for their plan, in
+// the plan's namespace (all namespaces for a cluster plan).
+func (r *Reconciler) unresolvedInstances(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1beta1.ServiceInstanceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexUnresolved: "true"}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
 }
 
 func (r *Reconciler) instancesReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
