@@ -16,8 +16,8 @@ all: build
 ##@ Development
 
 .PHONY: tools
-tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl, kube-controller-manager) into bin/.
-	@hack/build-tools.sh controller-gen $(CONTROL_PLANE_TOOLS)
+tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl, kube-controller-manager, helm) into bin/.
+	@hack/build-tools.sh controller-gen $(CONTROL_PLANE_TOOLS) helm
 
 .PHONY: generate
 generate: ## Write deepcopy code for the API types.
@@ -25,9 +25,10 @@ generate: ## Write deepcopy code for the API types.
 	$(CONTROLLER_GEN) object paths=./api/...
 
 .PHONY: manifests
-manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/.
+manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/, and the CRDs into the chart.
 	@hack/build-tools.sh controller-gen
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=manifests/crd
+	rm -f charts/service-catalog/crds/*.yaml && cp manifests/crd/*.yaml charts/service-catalog/crds/
 	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... paths=./webhook/... output:rbac:dir=manifests/rbac
 	$(CONTROLLER_GEN) webhook paths=./webhook/... output:webhook:dir=manifests/webhook
 	go run ./hack/gen-injector-webhook manifests/webhook/injector.yaml
@@ -37,8 +38,8 @@ verify: ## Fail when generated files are stale, code is unformatted, go.mod unti
 	@hack/verify.sh
 
 .PHONY: build
-build: generate ## Build the binaries into bin/.
-	go build -o $(BIN)/ ./cmd/...
+build: generate ## Build the binaries into bin/ (static, as the Dockerfiles build them).
+	@for b in $$(ls cmd); do hack/build-binary.sh $$b $(BIN)/$$b; done
 
 .PHONY: test
 test: tools verify ## Run unit and integration tests against a real kube-apiserver, then a short fuzz run.

@@ -17,6 +17,9 @@ kube_version=v1.36.3
 version_pkg=k8s.io/component-base/version
 kube_ldflags="-s -w -X $version_pkg.gitVersion=$kube_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=36 -X $version_pkg.gitTreeState=clean"
 
+helm_version=v4.3.1
+helm_ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+
 # tool -> "module dir|package|ldflags|rough cold build time on 2 cores"
 spec() {
   case "$1" in
@@ -25,7 +28,8 @@ spec() {
     kube-controller-manager) echo "hack/tools/kube|k8s.io/kubernetes/cmd/kube-controller-manager|$kube_ldflags|4 minutes" ;;
     kubectl) echo "hack/tools/kube|k8s.io/kubernetes/cmd/kubectl|$kube_ldflags|3 minutes" ;;
     etcd) echo "hack/tools/etcd|.|-s -w|2 minutes" ;;
-    *) echo "unknown tool $1; known: controller-gen kube-apiserver kube-controller-manager kubectl etcd" >&2; return 1 ;;
+    helm) echo "hack/tools/helm|helm.sh/helm/v4/cmd/helm|$helm_ldflags|6 minutes" ;;
+    *) echo "unknown tool $1; known: controller-gen kube-apiserver kube-controller-manager kubectl etcd helm" >&2; return 1 ;;
   esac
 }
 

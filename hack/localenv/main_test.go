@@ -25,12 +25,14 @@ func TestRunAndInterrupt(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	require.NoError(t, err)
 	dir := t.TempDir()
-	for pkg, out := range map[string]string{"./cmd/catalog-manager": "catalog-manager", "./cmd/sample-broker": "sample-broker", "./hack/localenv": "localenv"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
-		build.Dir = root
-		output, err := build.CombinedOutput()
-		require.NoError(t, err, string(output))
+	for _, name := range []string{"catalog-manager", "sample-broker"} {
+		_, err := testenv.BuildBinary(root, name, dir)
+		require.NoError(t, err)
 	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "localenv"), "./hack/localenv")
+	build.Dir = root
+	output, err := build.CombinedOutput()
+	require.NoError(t, err, string(output))
 
 	stateDir := filepath.Join(dir, "state")
 	cmd := exec.Command(filepath.Join(dir, "localenv"), "--manager", filepath.Join(dir, "catalog-manager"),

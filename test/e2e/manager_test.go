@@ -7,13 +7,14 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/servicecatalog/service-catalog/test/testenv"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -22,11 +23,8 @@ import (
 // leader election and checks its probes, its metrics and its Lease.
 func TestManagerRuns(t *testing.T) {
 	ctx := testContext(t)
-	bin := filepath.Join(t.TempDir(), "catalog-manager")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/catalog-manager")
-	build.Dir = env.Root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin, err := testenv.BuildBinary(env.Root, "catalog-manager", t.TempDir())
+	require.NoError(t, err)
 
 	probeAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	var logs bytes.Buffer

@@ -249,3 +249,15 @@ func (e *Env) Kubectl(ctx context.Context, stdin string, args ...string) Kubectl
 	err := cmd.Run()
 	return KubectlResult{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
 }
+
+// BuildBinary builds cmd/<name> into dir with hack/build-binary.sh, the
+// build the Makefile and the Dockerfiles use, and returns its path.
+func BuildBinary(root, name, dir string) (string, error) {
+	out := filepath.Join(dir, name)
+	build := exec.Command(filepath.Join(root, "hack", "build-binary.sh"), name, out)
+	build.Dir = root
+	if output, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", name, err, output)
+	}
+	return out, nil
+}
