@@ -56,6 +56,11 @@ type Options struct {
 	// pointed at a local port a manager from StartManager serves. Every
 	// catalog object then needs that manager running to be admitted.
 	Webhooks bool
+	// SkipCatalogCRDs leaves the catalog's CRDs out, for a test that
+	// installs them some other way (the chart).
+	SkipCatalogCRDs bool
+	// ExtraCRDDirs are more directories of CRDs to install.
+	ExtraCRDDirs []string
 }
 
 // RepoRoot finds the repository root by walking up to the directory that
@@ -103,9 +108,13 @@ func Start(opts Options) (*Env, error) {
 		return nil, err
 	}
 
+	crdDirs := opts.ExtraCRDDirs
+	if !opts.SkipCatalogCRDs {
+		crdDirs = append(crdDirs, filepath.Join(root, "manifests", "crd"))
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    binDir,
-		CRDDirectoryPaths:        []string{filepath.Join(root, "manifests", "crd")},
+		CRDDirectoryPaths:        crdDirs,
 		ErrorIfCRDPathMissing:    true,
 		Scheme:                   scheme,
 		AttachControlPlaneOutput: opts.AttachOutput,
