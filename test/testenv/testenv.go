@@ -61,6 +61,8 @@ type Options struct {
 	SkipCatalogCRDs bool
 	// ExtraCRDDirs are more directories of CRDs to install.
 	ExtraCRDDirs []string
+	// APIServerFlags are extra kube-apiserver flags (name without dashes).
+	APIServerFlags map[string]string
 }
 
 // RepoRoot finds the repository root by walking up to the directory that
@@ -119,6 +121,9 @@ func Start(opts Options) (*Env, error) {
 		Scheme:                   scheme,
 		AttachControlPlaneOutput: opts.AttachOutput,
 		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	for name, value := range opts.APIServerFlags {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
 	}
 	if opts.Webhooks {
 		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "manifests", "webhook")}}
