@@ -16,8 +16,8 @@ all: build
 ##@ Development
 
 .PHONY: tools
-tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl, kube-controller-manager, helm) into bin/.
-	@hack/build-tools.sh controller-gen $(CONTROL_PLANE_TOOLS) helm
+tools: ## Build the pinned tools (controller-gen, kube-apiserver, etcd, kubectl, kube-controller-manager, helm 4 and 3) into bin/.
+	@hack/build-tools.sh controller-gen $(CONTROL_PLANE_TOOLS) helm helm3
 
 .PHONY: generate
 generate: ## Write deepcopy code for the API types.

@@ -19,6 +19,11 @@ kube_ldflags="-s -w -X $version_pkg.gitVersion=$kube_version -X $version_pkg.git
 
 helm_version=v4.3.1
 helm_ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+helm3_version=v3.22.0
+# As helm's own release build does: the Kubernetes version `helm template` assumes follows
+# its client-go (v0.37 -> 1.37); without these it assumes 1.20.
+helm3_k8s="-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
+helm3_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm3_version -X helm.sh/helm/v3/internal/version.metadata= -X helm.sh/helm/v3/internal/version.gitTreeState=clean $helm3_k8s"
 
 # tool -> "module dir|package|ldflags|rough cold build time on 2 cores"
 spec() {
@@ -29,7 +34,8 @@ spec() {
     kubectl) echo "hack/tools/kube|k8s.io/kubernetes/cmd/kubectl|$kube_ldflags|3 minutes" ;;
     etcd) echo "hack/tools/etcd|.|-s -w|2 minutes" ;;
     helm) echo "hack/tools/helm|helm.sh/helm/v4/cmd/helm|$helm_ldflags|6 minutes" ;;
-    *) echo "unknown tool $1; known: controller-gen kube-apiserver kube-controller-manager kubectl etcd helm" >&2; return 1 ;;
+    helm3) echo "hack/tools/helm3|helm.sh/helm/v3/cmd/helm|$helm3_ldflags|6 minutes" ;;
+    *) echo "unknown tool $1; known: controller-gen kube-apiserver kube-controller-manager kubectl etcd helm helm3" >&2; return 1 ;;
   esac
 }
 

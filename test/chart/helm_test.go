@@ -35,6 +35,8 @@ const (
 type helmRunner struct {
 	root string
 	env  []string
+	// binary is the helm to run; empty means bin/helm (helm 4).
+	binary string
 }
 
 func newHelm(t *testing.T) *helmRunner {
@@ -57,7 +59,11 @@ func (h *helmRunner) chart() string { return filepath.Join(h.root, "charts", "se
 
 // run runs helm and returns its combined output.
 func (h *helmRunner) run(args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(h.root, "bin", "helm"), args...)
+	binary := h.binary
+	if binary == "" {
+		binary = filepath.Join(h.root, "bin", "helm")
+	}
+	cmd := exec.Command(binary, args...)
 	cmd.Env = h.env
 	cmd.Dir = h.root
 	var out bytes.Buffer
@@ -132,7 +138,8 @@ func decodeAll(t *testing.T, manifests string) []*unstructured.Unstructured {
 			continue
 		}
 		var m map[string]any
-		require.NoError(t, yaml.Unmarshal(doc, &m), string(doc))
+		// Strict: a key rendered twice (say, a label) is an error, not a silent overwrite.
+		require.NoError(t, yaml.UnmarshalStrict(doc, &m), string(doc))
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 )
 
 const certificateRef = namespace + "/" + fullname + "-webhook"
@@ -367,4 +368,63 @@ func TestDockerfiles(t *testing.T) {
 			}), "a static, minimal base image")
 		})
 	}
+}
+
+// The chart README's values table names every value of values.yaml.
+func TestReadmeListsEveryValue(t *testing.T) {
+	h := newHelm(t)
+	readme, err := os.ReadFile(filepath.Join(h.chart(), "README.md"))
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(h.chart(), "values.yaml"))
+	require.NoError(t, err)
+	var values map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &values))
+	for _, path := range leafPaths("", values) {
+		assert.Contains(t, string(readme), "`"+path+"`", "charts/service-catalog/README.md does not describe %s", path)
+	}
+}
+
+// leafPaths lists the dotted paths of values a user sets: maps are walked
+// down to their leaves, except resources and maps that default to empty.
+func leafPaths(prefix string, m map[string]any) []string {
+	var out []string
+	for k, v := range m {
+		path := strings.TrimPrefix(prefix+"."+k, ".")
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 && k != "resources" {
+			out = append(out, leafPaths(path, sub)...)
+			continue
+		}
+		out = append(out, path)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// helm 3 renders the same objects as helm 4 (in its own order and spacing), lints it clean and
+// applies the values schema too.
+func TestHelm3(t *testing.T) {
+	h := newHelm(t)
+	helm3 := filepath.Join(h.root, "bin", "helm3")
+	if _, err := os.Stat(helm3); err != nil {
+		t.Fatal("bin/helm3 is missing: run `make tools` (it builds the pinned helm 3 from source)")
+	}
+	h3 := &helmRunner{root: h.root, env: h.env, binary: helm3}
+	for name, args := range map[string][]string{
+		"defaults":           nil,
+		"own certificate":    userTLS,
+		"with sample broker": {"--set", "sampleBroker.enabled=true", "--set", "sampleBroker.password=s3cret"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := h.template(args...)
+			require.NoError(t, err, want)
+			got, err := h3.template(args...)
+			require.NoError(t, err, got)
+			assert.Equal(t, parseObjects(t, want), parseObjects(t, got))
+			out, err := h3.run(append([]string{"lint", "--strict", h.chart()}, args...)...)
+			require.NoError(t, err, out)
+		})
+	}
+	out, err := h3.template("--set", "manager.replicaCount=3")
+	require.Error(t, err)
+	assert.Contains(t, out, "additional properties 'replicaCount' not allowed")
 }
