@@ -64,6 +64,11 @@ run: tools build ## Run the catalog on an embedded local control plane.
 	go build -o $(BIN)/localenv ./hack/localenv
 	$(BIN)/localenv
 
+.PHONY: demo
+demo: ## Walk through the catalog against a running `make run` (start that in another shell first).
+	@go build -o $(BIN)/demo ./hack/demo
+	@$(BIN)/demo
+
 .PHONY: help
 help: ## Show the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)

@@ -19,8 +19,9 @@ import (
 )
 
 // TestRunAndInterrupt runs localenv as `make run` does, checks the catalog's
-// CRDs are served, then presses Ctrl-C (SIGINT to the whole process group,
-// as a terminal does) and checks nothing it started is left running.
+// CRDs are served, runs the demo against it as `make demo` does, then
+// presses Ctrl-C (SIGINT to the whole process group, as a terminal does) and
+// checks nothing it started is left running.
 func TestRunAndInterrupt(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	require.NoError(t, err)
@@ -29,10 +30,12 @@ func TestRunAndInterrupt(t *testing.T) {
 		_, err := testenv.BuildBinary(root, name, dir)
 		require.NoError(t, err)
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "localenv"), "./hack/localenv")
-	build.Dir = root
-	output, err := build.CombinedOutput()
-	require.NoError(t, err, string(output))
+	for _, pkg := range []string{"localenv", "demo"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "./hack/"+pkg)
+		build.Dir = root
+		output, err := build.CombinedOutput()
+		require.NoError(t, err, string(output))
+	}
 
 	stateDir := filepath.Join(dir, "state")
 	cmd := exec.Command(filepath.Join(dir, "localenv"), "--manager", filepath.Join(dir, "catalog-manager"),
@@ -105,6 +108,15 @@ func TestRunAndInterrupt(t *testing.T) {
 	out, err = apply.CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), `class "sample-db" has no such plan; its plans are: large, medium, small`)
+
+	// `make demo` in another shell: the scripted walkthrough passes.
+	demoCtx, demoCancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer demoCancel()
+	demo := exec.CommandContext(demoCtx, filepath.Join(dir, "demo"), "--state-dir", stateDir)
+	demo.Dir = root
+	demoOut, err := demo.CombinedOutput()
+	require.NoError(t, err, "make demo failed:\n%s", demoOut)
+	assert.Contains(t, string(demoOut), "The demo finished: every step answered as expected.")
 
 	started := descendants(cmd.Process.Pid)
 	var names []string
