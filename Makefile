@@ -25,13 +25,14 @@ generate: ## Write deepcopy code for the API types.
 	$(CONTROLLER_GEN) object paths=./api/...
 
 .PHONY: manifests
-manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/, and the CRDs into the chart.
+manifests: ## Write the CRDs, RBAC and webhook configurations into manifests/, the CRDs into the chart, docs/api-reference.md.
 	@hack/build-tools.sh controller-gen
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=manifests/crd
 	rm -f charts/service-catalog/crds/*.yaml && cp manifests/crd/*.yaml charts/service-catalog/crds/
 	$(CONTROLLER_GEN) rbac:roleName=service-catalog-manager paths=./cmd/... paths=./controllers/... paths=./webhook/... output:rbac:dir=manifests/rbac
 	$(CONTROLLER_GEN) webhook paths=./webhook/... output:webhook:dir=manifests/webhook
 	go run ./hack/gen-injector-webhook manifests/webhook/injector.yaml
+	go run ./hack/gen-api-docs manifests/crd docs/api-reference.md
 
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted, go.mod untidy or go vet complains.
@@ -60,7 +61,8 @@ bench: tools ## Run the benchmarks (a 1000-plan catalog sync against a real API 
 	go test ./... -run '^$$' -bench . -benchtime 1x
 
 .PHONY: run
-run: tools build ## Run the catalog on an embedded local control plane.
+run: build ## Run the catalog on an embedded local control plane (the first run builds it from source).
+	@hack/build-tools.sh $(CONTROL_PLANE_TOOLS)
 	go build -o $(BIN)/localenv ./hack/localenv
 	$(BIN)/localenv
 

@@ -39,16 +39,38 @@ spec() {
   esac
 }
 
+# want prints the stamp a tool's current pin should have.
+want() {
+  local dir pkg ldflags eta
+  IFS='|' read -r dir pkg ldflags eta < <(spec "$1")
+  { cat "$root/$dir/go.mod" "$root/$dir/go.sum"; echo "$pkg $ldflags"; go env GOVERSION; } | sha256sum | cut -d' ' -f1
+}
+
+current() {
+  [[ -x "$bin/$1" && -f "$stamps/$1" && "$(cat "$stamps/$1")" == "$(want "$1")" ]]
+}
+
+# Say up front what a first run builds and roughly how long it takes.
+missing=()
+minutes=0
 for tool in "$@"; do
-  IFS='|' read -r dir pkg ldflags eta < <(spec "$tool")
-  want=$( { cat "$root/$dir/go.mod" "$root/$dir/go.sum"; echo "$pkg $ldflags"; go env GOVERSION; } | sha256sum | cut -d' ' -f1)
-  if [[ -x "$bin/$tool" && -f "$stamps/$tool" && "$(cat "$stamps/$tool")" == "$want" ]]; then
-    continue
+  spec "$tool" >/dev/null
+  if ! current "$tool"; then
+    missing+=("$tool")
+    eta=$(spec "$tool" | cut -d'|' -f4)
+    minutes=$((minutes + ${eta%% *}))
   fi
+done
+if ((${#missing[@]} > 1)); then
+  echo ">> building ${missing[*]} from source into bin/ (pinned Go modules): roughly $minutes minutes on 2 cores, once; later runs reuse them"
+fi
+
+for tool in "${missing[@]}"; do
+  IFS='|' read -r dir pkg ldflags eta < <(spec "$tool")
   echo ">> building $tool from source (pinned in $dir); a cold build takes about $eta on 2 cores, later runs reuse it"
   start=$SECONDS
   (cd "$root/$dir" && go build -ldflags "$ldflags" -o "$bin/$tool.tmp" "$pkg")
   mv "$bin/$tool.tmp" "$bin/$tool"
-  echo "$want" > "$stamps/$tool"
+  want "$tool" > "$stamps/$tool"
   echo ">> built bin/$tool in $((SECONDS - start))s"
 done
