@@ -109,4 +109,36 @@ func TestExamples(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return mustKubectl(t, "", "get", "pods", "-n", "examples", "-l", "app=demo-app", "-o", "jsonpath={.items[0].spec.schedulingGates}") == ""
 	}, time.Minute, 200*time.Millisecond, "no gate is left once the binding is Ready")
+
+	// Every other example the docs use is applied here too, so none rots.
+	// A new file in examples/ needs its expectation added below.
+	checked := map[string]func(path string){
+		"sample-db.yaml":      func(string) {},
+		"app-deployment.yaml": func(string) {},
+		"bad-parameters.yaml": func(path string) {
+			out := kubectl(t, "", "apply", "-n", "examples", "-f", path)
+			require.Error(t, out.Err, "the schema check refuses it")
+			assert.Contains(t, out.Stderr, `spec.parameters.region: Unsupported value: "mars"`)
+			assert.Contains(t, out.Stderr, `spec.parameters.storageGB: Invalid value: 500`)
+		},
+		"parameters-from-secret.yaml": func(path string) {
+			mustKubectl(t, "", "apply", "-n", "examples", "-f", path)
+			mustKubectl(t, "", "wait", "-n", "examples", "--for=condition=Ready", "serviceinstance/mydb03", "--timeout=60s")
+		},
+		"broker.yaml": func(path string) {
+			mustKubectl(t, "", "create", "namespace", "service-catalog")
+			mustKubectl(t, "", "apply", "-f", path)
+			assert.Contains(t, mustKubectl(t, "", "get", "clusterservicebrokers"), "my-broker")
+			mustKubectl(t, "", "delete", "-f", path)
+		},
+	}
+	files, err := filepath.Glob(filepath.Join(env.Root, "examples", "*.yaml"))
+	require.NoError(t, err)
+	for _, path := range files {
+		check, ok := checked[filepath.Base(path)]
+		if !assert.True(t, ok, "examples/%s is applied by no test: add it to TestExamples", filepath.Base(path)) {
+			continue
+		}
+		check(path)
+	}
 }
