@@ -18,7 +18,6 @@ const (
 const (
 	// Brokers.
 	ReasonFetchedCatalog       = "FetchedCatalog"
-	ReasonFetchingCatalog      = "FetchingCatalog"
 	ReasonErrorFetchingCatalog = "ErrorFetchingCatalog"
 	ReasonErrorInvalidCatalog  = "ErrorInvalidCatalog"
 	ReasonErrorAuthSecret      = "ErrorAuthSecret"
@@ -37,15 +36,15 @@ const (
 	ReasonDeprovisionCallFailed       = "DeprovisionCallFailed"
 	ReasonWaitingForBindings          = "WaitingForBindingsToBeDeleted"
 	ReasonOrphanMitigation            = "StartingOrphanMitigation"
+	// On the OrphanMitigation condition once the broker confirmed the cleanup.
+	ReasonOrphanMitigationSuccessful = "OrphanMitigationSuccessful"
 
 	// Bindings.
-	ReasonWaitingForInstance  = "ErrorInstanceNotReady"
-	ReasonNonbindablePlan     = "ErrorNonbindableServiceClass"
-	ReasonBinding             = "Binding"
-	ReasonInjectedBindResult  = "InjectedBindResult"
-	ReasonBindCallFailed      = "BindCallFailed"
-	ReasonSecretNotOwned      = "ErrorSecretNotOwnedByBinding"
-	ReasonUnbinding           = "Unbinding"
-	ReasonUnboundSuccessfully = "UnboundSuccessfully"
-	ReasonUnbindCallFailed    = "UnbindCallFailed"
+	ReasonWaitingForInstance = "ErrorInstanceNotReady"
+	ReasonNonbindablePlan    = "ErrorNonbindableServiceClass"
+	ReasonBinding            = "Binding"
+	ReasonInjectedBindResult = "InjectedBindResult"
+	ReasonBindCallFailed     = "BindCallFailed"
+	ReasonSecretNotOwned     = "ErrorSecretNotOwnedByBinding"
+	ReasonUnbindCallFailed   = "UnbindCallFailed"
 )

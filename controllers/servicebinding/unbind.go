@@ -126,7 +126,7 @@ func (r *Reconciler) unbound(ctx context.Context, b *v1beta1.ServiceBinding) (ct
 				failure = c.Message
 			}
 		}
-		setCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, "OrphanMitigationSuccessful", "the broker confirmed it holds nothing of the failed bind")
+		setCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed bind")
 		setFailed(b, v1beta1.ReasonBindCallFailed, trimCleanup(failure)+"; the broker's partial binding was removed. Delete the binding and create it again to retry")
 		status.UnbindStatus = v1beta1.UnbindStatusNotRequired
 		status.ExternalProperties = nil

@@ -42,6 +42,6 @@ func orphanMitigated(inst *v1beta1.ServiceInstance) {
 	status.ProvisionStatus = v1beta1.ProvisionStatusNotProvisioned
 	status.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
 	clearOperation(inst)
-	setCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, "OrphanMitigationSuccessful", "the broker confirmed it holds nothing of the failed provision")
+	setCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed provision")
 	setFailed(inst, v1beta1.ReasonProvisionCallFailed, failure+"; the broker's partial instance was removed. Raise spec.updateRequests to try again")
 }
