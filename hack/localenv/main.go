@@ -215,6 +215,12 @@ In another shell:
   kubectl apply -f examples/app-deployment.yaml
   kubectl get pods -l app=demo-app -o jsonpath='{.items[0].spec.containers[0].envFrom}'
 
+Or let the scripted walkthrough do it all, printing each command and its output:
+
+  make demo
+
+Concepts, annotations and the API reference are in docs/.
+
 Press Ctrl-C to stop everything.
 `, host, managerLog, brokerURL, brokerLog, kubeconfig, binDir)
 }
