@@ -8,6 +8,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,12 +124,7 @@ func writeKind(b *strings.Builder, crd *apiextensionsv1.CustomResourceDefinition
 
 // writeFields writes one row per field below path, depth first.
 func writeFields(b *strings.Builder, path string, s apiextensionsv1.JSONSchemaProps) {
-	names := make([]string, 0, len(s.Properties))
-	for name := range s.Properties {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		prop := s.Properties[name]
 		field := path + "." + name
 		typ := typeOf(prop)
@@ -184,12 +180,7 @@ func validations(s *apiextensionsv1.JSONSchemaProps, path string) []string {
 		}
 		out = append(out, fmt.Sprintf("`%s`: %s", strings.TrimPrefix(where, "."), msg))
 	}
-	names := make([]string, 0, len(s.Properties))
-	for name := range s.Properties {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		prop := s.Properties[name]
 		out = append(out, validations(&prop, path+"."+name)...)
 	}
