@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -43,6 +46,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
 
@@ -147,6 +151,14 @@ spec:
 	}, time.Minute, 100*time.Millisecond, "the instance controller adds its finalizer")
 	assert.NotNil(t, instance.Spec.UserInfo, "the defaulting webhook records who asked")
 
+	// With only the chart's RBAC, the manager does the whole job: fetch a
+	// catalog with credentials from a Secret, provision, bind, write the
+	// credentials Secrets, hold the leader Lease.
+	walkthrough(t, ctx, env)
+	lease := &coordinationv1.Lease{}
+	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname + "-manager"}, lease),
+		"the leader election Lease the Deployment's flags name, in the release namespace")
+
 	// Renewal: cert-manager writes a new key pair (a new self-signed CA) into
 	// the Secret, cainjector adds the new CA to the caBundle (keeping the old
 	// one for the changeover), the kubelet updates the mounted files, and the
@@ -180,7 +192,8 @@ spec:
 	// helm uninstall: the catalog's objects stay, with their finalizers, so
 	// no broker resource is forgotten; the CRDs stay (helm never deletes
 	// crds/). The webhooks go, so nothing is blocked by a missing server.
-	manager.stop()
+	logs := manager.logs()
+	assert.NotContains(t, logs, "forbidden", "the chart's RBAC lets the manager do everything it tried")
 	out, err = h.run("uninstall", release, "--namespace", namespace, "--kubeconfig", env.Kubeconfig)
 	require.NoError(t, err, out)
 	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "db"}, instance))
@@ -364,11 +377,16 @@ func verifyChain(t *testing.T, secret *corev1.Secret, dnsName string) {
 // would for a ready manager pod.
 // servedManager is a catalog-manager serving the webhooks.
 type servedManager struct {
-	stop    func()
+	stop func()
+	// logs stops the manager and returns what it logged.
+	logs    func() string
 	certDir string
 	addr    string
 }
 
+// It runs as the chart's ServiceAccount, with the arguments of the installed
+// Deployment (only addresses and the certificate directory changed), so the
+// chart's RBAC and flags are what the test exercises.
 func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *corev1.Secret) servedManager {
 	t.Helper()
 	ip := hostIP(t)
@@ -377,10 +395,20 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 	port := freePort(t)
 	bin, err := testenv.BuildBinary(env.Root, "catalog-manager", t.TempDir())
 	require.NoError(t, err)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--kubeconfig", env.Kubeconfig,
+	kubeconfig, err := env.UserKubeconfig("system:serviceaccount:"+namespace+":"+fullname,
+		"system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.Remove(kubeconfig) })
+
+	deploy := &appsv1.Deployment{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname + "-manager"}, deploy))
+	args := append(deploy.Spec.Template.Spec.Containers[0].Args,
+		// The last value of a flag wins.
+		"--kubeconfig", kubeconfig,
 		"--webhook-cert-dir", certDir, "--webhook-port", strconv.Itoa(port),
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+strconv.Itoa(freePort(t)))
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
 	stopped := false
@@ -396,6 +424,10 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 		}
 	}
 	t.Cleanup(stop)
+	logsAfterStop := func() string {
+		stop()
+		return logs.String()
+	}
 
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{
@@ -407,7 +439,56 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("webhook"), Port: ptr.To(int32(port))}},
 	}
 	require.NoError(t, env.Client.Create(ctx, slice))
-	return servedManager{stop: stop, certDir: certDir, addr: net.JoinHostPort(ip, strconv.Itoa(port))}
+	return servedManager{stop: stop, logs: logsAfterStop, certDir: certDir, addr: net.JoinHostPort(ip, strconv.Itoa(port))}
+}
+
+// walkthrough registers a sample broker, provisions and binds through the
+// chart's webhooks and the manager, and checks the credentials arrive.
+func walkthrough(t *testing.T, ctx context.Context, env *testenv.Env) {
+	t.Helper()
+	sample, err := samplebroker.New(samplebroker.Options{Username: "catalog", Password: "s3cret"})
+	require.NoError(t, err)
+	server := httptest.NewServer(sample)
+	t.Cleanup(server.Close)
+	r := env.Kubectl(ctx, `apiVersion: v1
+kind: Secret
+metadata: {name: sample-broker-auth, namespace: `+namespace+`}
+stringData: {username: catalog, password: s3cret}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ClusterServiceBroker
+metadata: {name: sample-broker}
+spec:
+  url: `+server.URL+`
+  authInfo:
+    basic:
+      secretRef: {namespace: `+namespace+`, name: sample-broker-auth}
+`, "apply", "-f", "-")
+	require.NoError(t, r.Err, r.Stderr)
+	r = env.Kubectl(ctx, "", "wait", "--for=condition=Ready", "--timeout=60s", "clusterservicebroker/sample-broker")
+	require.NoError(t, r.Err, r.Stderr)
+	r = env.Kubectl(ctx, `apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: mydb01, namespace: default}
+spec:
+  clusterServiceClassExternalName: sample-db
+  clusterServicePlanExternalName: small
+  parameters: {region: eu}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: mydb01-binding, namespace: default}
+spec:
+  instanceRef: {name: mydb01}
+`, "apply", "-f", "-")
+	require.NoError(t, r.Err, r.Stderr)
+	r = env.Kubectl(ctx, "", "wait", "-n", "default", "--for=condition=Ready", "--timeout=60s", "serviceinstance/mydb01", "servicebinding/mydb01-binding")
+	require.NoError(t, r.Err, r.Stderr)
+	for _, name := range []string{"mydb01-binding", "mydb01-binding-env"} {
+		credentials := &corev1.Secret{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, credentials))
+		assert.NotEmpty(t, credentials.Data, name)
+	}
 }
 
 // waitForServedCertificate waits until the server at addr presents the
