@@ -49,10 +49,11 @@ test: tools verify ## Run unit and integration tests against a real kube-apiserv
 
 FUZZTIME ?= 10s
 .PHONY: fuzz
-fuzz: ## Fuzz the admission handlers, the schema check and the annotation parser for FUZZTIME each (default 10s).
+fuzz: ## Fuzz the admission handlers (instances, bindings, brokers), the schema check and the annotation parser for FUZZTIME each (default 10s).
 	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzInstanceAdmission$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 	go test ./webhook/serviceinstance -run '^$$' -fuzz '^FuzzSchemaCheck$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 	go test ./webhook/servicebinding -run '^$$' -fuzz '^FuzzBindingAdmission$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
+	go test ./webhook/broker -run '^$$' -fuzz '^FuzzBrokerAdmission$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 	go test ./injector -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 	go test ./injector -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
