@@ -60,24 +60,16 @@ func (c *Client) Bind(ctx context.Context, r *BindRequest) (*BindResponse, error
 	if r.Synchronous {
 		query = nil
 	}
-	resp, err := c.do(ctx, request{
+	var body bindingBody
+	status, err := c.create(ctx, request{
 		method: http.MethodPut, path: bindingPath(r.InstanceID, r.BindingID), query: query, identity: r.Identity,
 		body: bindBody{ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, BindResource: r.BindResource, Parameters: r.Parameters},
-	})
+	}, &body)
 	if err != nil {
 		return nil, err
 	}
-	switch resp.status {
-	case http.StatusOK, http.StatusCreated, http.StatusAccepted:
-	default:
-		return nil, resp.unexpected()
-	}
-	var body bindingBody
-	if err := resp.decode(&body); err != nil {
-		return nil, err
-	}
 	return &BindResponse{
-		Async: resp.status == http.StatusAccepted, Exists: resp.status == http.StatusOK,
+		Async: status == http.StatusAccepted, Exists: status == http.StatusOK,
 		Operation: body.Operation, Credentials: body.Credentials, Metadata: body.Metadata,
 	}, nil
 }

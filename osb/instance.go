@@ -68,27 +68,19 @@ func (c *Client) Provision(ctx context.Context, r *ProvisionRequest) (*Provision
 	if org == "" || space == "" {
 		return nil, errors.New("provision: organization_guid and space_guid must not be empty; set Context or both fields")
 	}
-	resp, err := c.do(ctx, request{
+	var body operationBody
+	status, err := c.create(ctx, request{
 		method: http.MethodPut, path: instancePath(r.InstanceID), query: acceptsIncomplete, identity: r.Identity,
 		body: provisionBody{
 			ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, Parameters: r.Parameters,
 			MaintenanceInfo: r.MaintenanceInfo, OrganizationGUID: org, SpaceGUID: space,
 		},
-	})
+	}, &body)
 	if err != nil {
 		return nil, err
 	}
-	switch resp.status {
-	case http.StatusOK, http.StatusCreated, http.StatusAccepted:
-	default:
-		return nil, resp.unexpected()
-	}
-	var body operationBody
-	if err := resp.decode(&body); err != nil {
-		return nil, err
-	}
 	return &ProvisionResponse{
-		Async: resp.status == http.StatusAccepted, Exists: resp.status == http.StatusOK,
+		Async: status == http.StatusAccepted, Exists: status == http.StatusOK,
 		DashboardURL: body.DashboardURL, Operation: body.Operation, Metadata: body.Metadata,
 	}, nil
 }
@@ -175,6 +167,25 @@ type DeprovisionResponse = DeleteResponse
 // Deprovision sends DELETE /v2/service_instances/:id. 200, 202 and 410 are success.
 func (c *Client) Deprovision(ctx context.Context, r *DeprovisionRequest) (*DeprovisionResponse, error) {
 	return c.delete(ctx, instancePath(r.InstanceID), r.ServiceID, r.PlanID, r.Identity)
+}
+
+// create sends the PUT of a provision or bind. Their 200 (already exists),
+// 201 (created) and 202 (accepted) answers decode alike into body; the
+// status says which it was.
+func (c *Client) create(ctx context.Context, req request, body any) (int, error) {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	switch resp.status {
+	case http.StatusOK, http.StatusCreated, http.StatusAccepted:
+	default:
+		return 0, resp.unexpected()
+	}
+	if err := resp.decode(body); err != nil {
+		return 0, err
+	}
+	return resp.status, nil
 }
 
 // delete sends the DELETE of a deprovision or unbind.
