@@ -98,7 +98,7 @@ spec:
 // `make run`, and runs the commands their comments show.
 func TestExamples(t *testing.T) {
 	_, url := startCatalog(t)
-	mustKubectl(t, "", "create", "namespace", "examples")
+	applyNamespace(t, "examples")
 	registerClusterBroker(t, "sample-broker", url)
 	mustKubectl(t, "", "apply", "-n", "examples", "-f", filepath.Join(env.Root, "examples", "sample-db.yaml"), "-f", filepath.Join(env.Root, "examples", "app-deployment.yaml"))
 	mustKubectl(t, "", "wait", "-n", "examples", "--for=condition=Ready", "serviceinstance/mydb01", "servicebinding/mydb01-binding", "--timeout=60s")
@@ -126,7 +126,7 @@ func TestExamples(t *testing.T) {
 			mustKubectl(t, "", "wait", "-n", "examples", "--for=condition=Ready", "serviceinstance/mydb03", "--timeout=60s")
 		},
 		"broker.yaml": func(path string) {
-			mustKubectl(t, "", "create", "namespace", "service-catalog")
+			applyNamespace(t, "service-catalog")
 			mustKubectl(t, "", "apply", "-f", path)
 			assert.Contains(t, mustKubectl(t, "", "get", "clusterservicebrokers"), "my-broker")
 			mustKubectl(t, "", "delete", "-f", path)
@@ -141,4 +141,11 @@ func TestExamples(t *testing.T) {
 		}
 		check(path)
 	}
+}
+
+// applyNamespace creates a namespace, or leaves it be: the test may run again
+// against the same control plane (-count), and nothing deletes namespaces here.
+func applyNamespace(t *testing.T, name string) {
+	t.Helper()
+	mustKubectl(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+name+"}\n", "apply", "-f", "-")
 }

@@ -20,12 +20,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/cert-manager/cert-manager/pkg/controller/cainjector"
-	"github.com/go-logr/logr/testr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -43,6 +44,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -270,13 +272,44 @@ func issue(t *testing.T, cert *cmapi.Certificate) *corev1.Secret {
 	}
 }
 
+// controllerLog collects controller-runtime's log for the whole test binary:
+// its logger can be set only once, so it cannot belong to one test.
+var (
+	controllerLogOnce sync.Once
+	controllerLog     lockedBuffer
+)
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) write(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // runCAInjector runs cert-manager's CA injector for webhook configurations,
 // configured as its own binary configures it (Secrets read uncached), and
 // returns a function that stops it.
 func runCAInjector(t *testing.T, env *testenv.Env) func() {
 	t.Helper()
-	// Its log, like every controller-runtime log here, shows with the test's.
-	ctrl.SetLogger(testr.New(t))
+	// Its log, like every controller-runtime log here, shows when the test fails.
+	controllerLogOnce.Do(func() {
+		ctrl.SetLogger(funcr.New(func(prefix, args string) { controllerLog.write(prefix + " " + args + "\n") }, funcr.Options{}))
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("controller-runtime log (cert-manager's CA injector):\n%s", controllerLog.String())
+		}
+	})
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
 	require.NoError(t, cmapi.AddToScheme(scheme))
@@ -289,6 +322,8 @@ func runCAInjector(t *testing.T, env *testenv.Env) func() {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// A second run in the same test binary (-count) registers the same names.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
