@@ -1,5 +1,7 @@
 package v1beta1
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // Accessors that let one implementation serve the cluster and the
 // namespaced kind of brokers, classes and plans.
 
@@ -82,3 +84,19 @@ func (p *ServicePlan) GetClassName() string { return p.Spec.ServiceClassRef.Name
 
 // SetClassName sets the object name of the plan's class.
 func (p *ServicePlan) SetClassName(name string) { p.Spec.ServiceClassRef.Name = name }
+
+// GetConditions returns the instance's conditions, to change in place.
+func (in *ServiceInstance) GetConditions() *[]metav1.Condition { return &in.Status.Conditions }
+
+// SetObservedGeneration records the spec generation the status describes.
+func (in *ServiceInstance) SetObservedGeneration(generation int64) {
+	in.Status.ObservedGeneration = generation
+}
+
+// GetConditions returns the binding's conditions, to change in place.
+func (in *ServiceBinding) GetConditions() *[]metav1.Condition { return &in.Status.Conditions }
+
+// SetObservedGeneration records the spec generation the status describes.
+func (in *ServiceBinding) SetObservedGeneration(generation int64) {
+	in.Status.ObservedGeneration = generation
+}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -171,45 +172,34 @@ func (r *Reconciler) osbClient(ctx context.Context, b *v1beta1.ServiceBinding, o
 	return osb.New(cfg)
 }
 
-// setCondition sets one condition for the binding's generation.
-func setCondition(b *v1beta1.ServiceBinding, condType string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
-		Type: condType, Status: status, Reason: reason, Message: message, ObservedGeneration: b.Generation,
-	})
+func setCondition(b *v1beta1.ServiceBinding, condType string, s metav1.ConditionStatus, reason, message string) {
+	status.SetCondition(b, condType, s, reason, message)
 }
 
 func setFailed(b *v1beta1.ServiceBinding, reason, message string) {
-	setCondition(b, v1beta1.ConditionReady, metav1.ConditionFalse, reason, message)
-	setCondition(b, v1beta1.ConditionFailed, metav1.ConditionTrue, reason, message)
-	b.Status.ObservedGeneration = b.Generation
+	status.SetFailed(b, reason, message)
 }
 
-func (r *Reconciler) setReady(ctx context.Context, b *v1beta1.ServiceBinding, status metav1.ConditionStatus, reason, message string) error {
+func (r *Reconciler) setReady(ctx context.Context, b *v1beta1.ServiceBinding, s metav1.ConditionStatus, reason, message string) error {
 	before := *b.Status.DeepCopy()
-	setCondition(b, v1beta1.ConditionReady, status, reason, message)
+	setCondition(b, v1beta1.ConditionReady, s, reason, message)
 	return r.saveStatus(ctx, b, before)
 }
 
-// saveStatus writes the status when it changed and records an event when
-// the Ready reason or message did.
-func (r *Reconciler) saveStatus(ctx context.Context, b *v1beta1.ServiceBinding, before v1beta1.ServiceBindingStatus) error {
-	if equality.Semantic.DeepEqual(before, b.Status) {
-		return nil
-	}
-	if err := r.Client.Status().Update(ctx, b); err != nil {
-		return err
-	}
-	old := meta.FindStatusCondition(before.Conditions, v1beta1.ConditionReady)
-	now := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady)
-	if now != nil && (old == nil || old.Reason != now.Reason || old.Message != now.Message) {
-		eventType := "Normal"
-		switch now.Reason {
-		case v1beta1.ReasonBindCallFailed, v1beta1.ReasonUnbindCallFailed, v1beta1.ReasonSecretNotOwned, v1beta1.ReasonNonbindablePlan, reasonErrorWithParameters, reasonErrorInjectingBindResult:
-			eventType = "Warning"
+func (r *Reconciler) statusWriter() status.Writer {
+	return status.Writer{Client: r.Client, Recorder: r.Recorder, Warning: func(ready *metav1.Condition) bool {
+		switch ready.Reason {
+		case v1beta1.ReasonBindCallFailed, v1beta1.ReasonUnbindCallFailed, v1beta1.ReasonSecretNotOwned, v1beta1.ReasonNonbindablePlan,
+			reasonErrorWithParameters, reasonErrorInjectingBindResult:
+			return true
 		}
-		r.Recorder.Eventf(b, nil, eventType, now.Reason, "Reconcile", "%s", now.Message)
-	}
-	return nil
+		return false
+	}}
+}
+
+// saveStatus writes the status when it differs from before.
+func (r *Reconciler) saveStatus(ctx context.Context, b *v1beta1.ServiceBinding, before v1beta1.ServiceBindingStatus) error {
+	return r.statusWriter().Save(ctx, b, !equality.Semantic.DeepEqual(before, b.Status), before.Conditions)
 }
 
 func clearOperation(b *v1beta1.ServiceBinding) {
@@ -230,11 +220,7 @@ func secretKeysOf(data map[string][]byte) []string {
 }
 
 // claim writes the status even when unchanged, right before a request to
-// the broker, so that a decision made on a stale cache fails with a
-// conflict instead of repeating a bind.
+// the broker (see status.Writer.Claim).
 func (r *Reconciler) claim(ctx context.Context, b *v1beta1.ServiceBinding, before v1beta1.ServiceBindingStatus) error {
-	if equality.Semantic.DeepEqual(before, b.Status) {
-		return r.Client.Status().Update(ctx, b)
-	}
-	return r.saveStatus(ctx, b, before)
+	return r.statusWriter().Claim(ctx, b, !equality.Semantic.DeepEqual(before, b.Status), before.Conditions)
 }
