@@ -146,3 +146,43 @@ func repoRoot(t *testing.T) string {
 	require.NoError(t, err)
 	return root
 }
+
+// core are fields of Pods and workloads the docs mention, not of this API.
+var core = map[string]bool{
+	"spec.template.metadata.annotations":                  true,
+	"spec.jobTemplate.spec.template.metadata.annotations": true,
+	"spec.schedulingGates":                                true,
+}
+
+// Field paths the docs name (`spec.x.y`, `status.x`) exist in the API, as
+// the generated reference lists it.
+func TestFieldPathsExist(t *testing.T) {
+	root := repoRoot(t)
+	reference, err := os.ReadFile(filepath.Join(root, "docs", "api-reference.md"))
+	require.NoError(t, err)
+	fields := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(string(reference), -1) {
+		fields[strings.ReplaceAll(m[1], "[]", "")] = true
+	}
+	require.NotEmpty(t, fields)
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	require.NoError(t, err)
+	docs = append(docs, filepath.Join(root, "README.md"), filepath.Join(root, "charts", "service-catalog", "README.md"))
+	path := regexp.MustCompile("`((?:spec|status)\\.[A-Za-z.]+)")
+	checked := 0
+	for _, doc := range docs {
+		if filepath.Base(doc) == "api-reference.md" {
+			continue
+		}
+		data, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		for _, m := range path.FindAllStringSubmatch(string(data), -1) {
+			if core[m[1]] {
+				continue
+			}
+			checked++
+			assert.True(t, fields[strings.TrimSuffix(m[1], ".")], "%s names %s, which no kind has (docs/api-reference.md)", filepath.Base(doc), m[1])
+		}
+	}
+	assert.Greater(t, checked, 10)
+}
