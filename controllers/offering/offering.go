@@ -112,42 +112,30 @@ type lookup struct {
 	index, value string
 }
 
+// pick is the lookup of the reference style the user chose: external
+// name, external id, or else object name.
+func pick(externalName, externalID, name string) lookup {
+	switch {
+	case externalName != "":
+		return lookup{indexExternalName, externalName}
+	case externalID != "":
+		return lookup{indexExternalID, externalID}
+	}
+	return lookup{"", name}
+}
+
 func classLookup(spec *v1beta1.ServiceInstanceSpec, cluster bool) lookup {
 	if cluster {
-		switch {
-		case spec.ClusterServiceClassExternalName != "":
-			return lookup{indexExternalName, spec.ClusterServiceClassExternalName}
-		case spec.ClusterServiceClassExternalID != "":
-			return lookup{indexExternalID, spec.ClusterServiceClassExternalID}
-		}
-		return lookup{"", spec.ClusterServiceClassName}
+		return pick(spec.ClusterServiceClassExternalName, spec.ClusterServiceClassExternalID, spec.ClusterServiceClassName)
 	}
-	switch {
-	case spec.ServiceClassExternalName != "":
-		return lookup{indexExternalName, spec.ServiceClassExternalName}
-	case spec.ServiceClassExternalID != "":
-		return lookup{indexExternalID, spec.ServiceClassExternalID}
-	}
-	return lookup{"", spec.ServiceClassName}
+	return pick(spec.ServiceClassExternalName, spec.ServiceClassExternalID, spec.ServiceClassName)
 }
 
 func planLookup(spec *v1beta1.ServiceInstanceSpec, cluster bool) lookup {
 	if cluster {
-		switch {
-		case spec.ClusterServicePlanExternalName != "":
-			return lookup{indexExternalName, spec.ClusterServicePlanExternalName}
-		case spec.ClusterServicePlanExternalID != "":
-			return lookup{indexExternalID, spec.ClusterServicePlanExternalID}
-		}
-		return lookup{"", spec.ClusterServicePlanName}
+		return pick(spec.ClusterServicePlanExternalName, spec.ClusterServicePlanExternalID, spec.ClusterServicePlanName)
 	}
-	switch {
-	case spec.ServicePlanExternalName != "":
-		return lookup{indexExternalName, spec.ServicePlanExternalName}
-	case spec.ServicePlanExternalID != "":
-		return lookup{indexExternalID, spec.ServicePlanExternalID}
-	}
-	return lookup{"", spec.ServicePlanName}
+	return pick(spec.ServicePlanExternalName, spec.ServicePlanExternalID, spec.ServicePlanName)
 }
 
 func resolveCluster(ctx context.Context, c client.Reader, spec *v1beta1.ServiceInstanceSpec) (*Offering, error) {

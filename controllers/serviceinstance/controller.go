@@ -28,6 +28,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -119,7 +120,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1beta1.ServiceInstance{}, builder.WithPredicates(specOrIntentChanged())).
+		For(&v1beta1.ServiceInstance{}, builder.WithPredicates(status.SpecOrIntentChanged())).
 		Watches(&v1beta1.ServiceBinding{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			b := o.(*v1beta1.ServiceBinding)
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.InstanceRef.Name}}}
@@ -132,16 +133,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Named("ServiceInstance").
 		Complete(r)
-}
-
-// specOrIntentChanged passes spec changes, annotation changes (cascade,
-// abandon) and the start of a deletion, but not the controller's own
-// status writes.
-func specOrIntentChanged() predicate.Predicate {
-	return predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
-		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
-		}})
 }
 
 // createdOnly passes creations: a new plan is what an unresolved instance

@@ -1,6 +1,7 @@
 // Package status keeps the conditions of instances and bindings and writes
-// their status: an event when the Ready condition changes, and the claim
-// written before every request to a broker.
+// their status: an event when the Ready condition changes, the claim
+// written before every request to a broker, and the filter that keeps those
+// writes from waking the controllers.
 package status
 
 import (
@@ -11,9 +12,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
+
+// SpecOrIntentChanged passes spec changes, annotation changes (cascade,
+// abandon) and the start of a deletion, but not status writes: the
+// controllers' own writes must not wake them again.
+func SpecOrIntentChanged() predicate.Predicate {
+	return predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		}})
+}
 
 // Object is an instance or a binding.
 type Object interface {

@@ -109,7 +109,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	secret := issue(t, cert)
 	require.NoError(t, c.Create(ctx, secret))
 	stopInjector := runCAInjector(t, env)
-	for _, cfg := range webhookConfigurations(t, ctx, c) {
+	for _, cfg := range webhookConfigurations() {
 		waitForCABundle(t, ctx, c, cfg, secret.Data["ca.crt"])
 	}
 	verifyChain(t, secret, fmt.Sprintf("%s-webhook.%s.svc", fullname, namespace))
@@ -168,7 +168,7 @@ spec:
 	renewed := issue(t, cert)
 	secret.Data = renewed.Data
 	require.NoError(t, c.Update(ctx, secret))
-	for _, cfg := range webhookConfigurations(t, ctx, c) {
+	for _, cfg := range webhookConfigurations() {
 		waitForCABundle(t, ctx, c, cfg, renewed.Data["ca.crt"])
 	}
 	writeCertFiles(t, manager.certDir, renewed)
@@ -349,8 +349,7 @@ func runCAInjector(t *testing.T, env *testenv.Env) func() {
 	return stop
 }
 
-func webhookConfigurations(t *testing.T, ctx context.Context, c client.Client) []client.Object {
-	t.Helper()
+func webhookConfigurations() []client.Object {
 	return []client.Object{
 		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fullname}},
 		&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fullname}},
@@ -613,7 +612,7 @@ func snapshot(t *testing.T, ctx context.Context, c client.Client, secret *corev1
 	require.NoError(t, err)
 	fmt.Fprintf(&b, "certificate uid=%s generation=%d spec=%s\n", cert.UID, cert.Generation, spec)
 	fmt.Fprintf(&b, "secret uid=%s resourceVersion=%s\n", s.UID, s.ResourceVersion)
-	for _, cfg := range webhookConfigurations(t, ctx, c) {
+	for _, cfg := range webhookConfigurations() {
 		require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(cfg), cfg))
 		for _, bundle := range caBundles(cfg) {
 			if !bytes.Contains(bundle, secret.Data["ca.crt"]) {

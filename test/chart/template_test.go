@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/servicecatalog/service-catalog/test/testenv"
 )
 
 const certificateRef = namespace + "/" + fullname + "-webhook"
@@ -112,8 +114,9 @@ func TestManagerDeployment(t *testing.T) {
 // test needs no build.
 func managerFlags(t *testing.T) []string {
 	t.Helper()
-	h := newHelm(t)
-	src, err := os.ReadFile(filepath.Join(h.root, "cmd", "catalog-manager", "main.go"))
+	root, err := testenv.RepoRoot()
+	require.NoError(t, err)
+	src, err := os.ReadFile(filepath.Join(root, "cmd", "catalog-manager", "main.go"))
 	require.NoError(t, err)
 	var flags []string
 	for _, m := range regexp.MustCompile(`fs\.\w+Var\(&o\.\w+, "([a-z-]+)"`).FindAllStringSubmatch(string(src), -1) {
