@@ -144,12 +144,9 @@ func (h *Handler) lookup(ctx context.Context, namespace string, names []string) 
 // BindingOf is what projection needs of a ServiceBinding: the Secret names
 // the binding controller writes (their defaults when not recorded yet).
 func BindingOf(b *v1beta1.ServiceBinding) Binding {
-	out := Binding{Name: b.Name, SecretName: b.Spec.SecretName, EnvSecretName: b.Status.EnvSecretName}
-	if out.SecretName == "" {
-		out.SecretName = b.Name
-	}
+	out := Binding{Name: b.Name, SecretName: b.CredentialsSecretName(), EnvSecretName: b.Status.EnvSecretName}
 	if out.EnvSecretName == "" {
-		out.EnvSecretName = b.Name + "-env"
+		out.EnvSecretName = v1beta1.EnvSecretNameOf(b.Name)
 	}
 	return out
 }

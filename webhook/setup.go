@@ -11,6 +11,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/injector"
 	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/access"
 	"github.com/servicecatalog/service-catalog/webhook/broker"
 	"github.com/servicecatalog/service-catalog/webhook/servicebinding"
 	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
@@ -23,21 +24,21 @@ import (
 // offering.SetupIndexes must have run.
 func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
 	cache := mgr.GetClient()
-	access := serviceinstance.SubjectAccessReviews{Client: mgr.GetClient()}
-	inst := &serviceinstance.Webhook{Cache: cache, Schemas: schemas, Access: access}
+	sar := access.SubjectAccessReviews{Client: mgr.GetClient()}
+	inst := &serviceinstance.Webhook{Cache: cache, Schemas: schemas, Access: sar}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceInstance{}).WithDefaulter(inst).WithValidator(inst).Complete(); err != nil {
 		return err
 	}
-	bind := &servicebinding.Webhook{Cache: cache, Schemas: schemas, Access: access}
+	bind := &servicebinding.Webhook{Cache: cache, Schemas: schemas, Access: sar}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBinding{}).WithDefaulter(bind).WithValidator(bind).Complete(); err != nil {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: access, Kind: "ClusterServiceBroker"}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker"}).Complete(); err != nil {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: access, Kind: "ServiceBroker"}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker"}).Complete(); err != nil {
 		return err
 	}
 	mgr.GetWebhookServer().Register(injector.Path, &ctrlwebhook.Admission{

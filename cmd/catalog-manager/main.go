@@ -23,10 +23,11 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	catalogwebhook "github.com/servicecatalog/service-catalog/webhook"
 )
@@ -150,7 +151,7 @@ func run(opts options) error {
 	if opts.clusterID == "" {
 		opts.clusterID = clusterID(ctx, mgr)
 	}
-	clientOpts := offering.ClientOptions{Timeout: opts.brokerTimeout}
+	clientOpts := brokerclient.Options{Timeout: opts.brokerTimeout}
 	if err := offering.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 )
@@ -188,9 +188,9 @@ func (r *Reconciler) relist(ctx context.Context, broker brokerObject) (ctrl.Resu
 		requeue.RequeueAfter = relistDuration(broker.GetCommonSpec())
 	}
 
-	cfg, err := offering.ClientConfig(ctx, r.APIReader, broker, offering.ClientOptions{Timeout: r.RequestTimeout, Transport: r.Transport})
+	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, brokerclient.Options{Timeout: r.RequestTimeout, Transport: r.Transport})
 	if err != nil {
-		var secretErr *offering.AuthSecretError
+		var secretErr *brokerclient.AuthSecretError
 		if errors.As(err, &secretErr) {
 			return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorAuthSecret, secretErr.Error(), err)
 		}

@@ -14,6 +14,7 @@ type brokerObject interface {
 	client.Object
 	GetCommonSpec() *v1beta1.CommonServiceBrokerSpec
 	GetCommonStatus() *v1beta1.CommonServiceBrokerStatus
+	GetAuthSecrets() []v1beta1.AuthSecretReference
 }
 
 // classObject is a ClusterServiceClass or a ServiceClass.

@@ -11,9 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
-	"github.com/servicecatalog/service-catalog/controllers/parameters"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
 )
 
 // Reasons this package adds to those of the API.
@@ -76,7 +76,7 @@ func (r *Reconciler) bind(ctx context.Context, b *v1beta1.ServiceBinding) (ctrl.
 	resp, err := c.Bind(ctx, &osb.BindRequest{
 		InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
 		Context: osb.NewKubernetesContext(r.ClusterID, b.Namespace, inst.Name), Parameters: params.Values,
-		Identity: offering.Identity(b.Spec.UserInfo), Synchronous: !off.Class.BindingRetrievable,
+		Identity: brokerclient.Identity(b.Spec.UserInfo), Synchronous: !off.Class.BindingRetrievable,
 	})
 	before = *b.Status.DeepCopy()
 	switch {

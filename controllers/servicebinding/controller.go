@@ -23,8 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -38,7 +39,7 @@ type Options struct {
 	// MaxPollInterval caps the time between two last_operation polls.
 	MaxPollInterval time.Duration
 	// Client tunes requests to brokers.
-	Client offering.ClientOptions
+	Client brokerclient.Options
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;update;patch
@@ -156,11 +157,11 @@ func (r *Reconciler) readyInstance(ctx context.Context, b *v1beta1.ServiceBindin
 }
 
 func (r *Reconciler) osbClient(ctx context.Context, b *v1beta1.ServiceBinding, off *offering.Offering) (*osb.Client, error) {
-	broker, err := off.GetBroker(ctx, r.Client, b.Namespace)
+	broker, err := brokerclient.GetBroker(ctx, r.Client, off, b.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := offering.ClientConfig(ctx, r.APIReader, broker, r.Options.Client)
+	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, r.Options.Client)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -82,7 +83,7 @@ func (r *Reconciler) unbind(ctx context.Context, b *v1beta1.ServiceBinding) (ctr
 	r.polls.Forget(client.ObjectKeyFromObject(b))
 	resp, err := c.Unbind(ctx, &osb.UnbindRequest{
 		InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
-		Identity: offering.Identity(b.Spec.UserInfo),
+		Identity: brokerclient.Identity(b.Spec.UserInfo),
 	})
 	switch {
 	case err == nil && resp.Async:

@@ -27,8 +27,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -65,7 +66,7 @@ type Options struct {
 	// when the plan sets no maximum_polling_duration. Default 24 hours.
 	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
-	Client offering.ClientOptions
+	Client brokerclient.Options
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch;update;patch
@@ -271,14 +272,14 @@ func equalRef(a, b any) bool {
 
 // client returns an OSB client for the instance's broker.
 func (r *Reconciler) osbClient(ctx context.Context, inst *v1beta1.ServiceInstance, off *offering.Offering) (*osb.Client, error) {
-	broker, err := off.GetBroker(ctx, r.Client, inst.Namespace)
+	broker, err := brokerclient.GetBroker(ctx, r.Client, off, inst.Namespace)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &brokerError{"the broker " + off.BrokerName + " of this instance's class does not exist"}
 		}
 		return nil, err
 	}
-	cfg, err := offering.ClientConfig(ctx, r.APIReader, broker, r.Options.Client)
+	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, r.Options.Client)
 	if err != nil {
 		return nil, &brokerError{err.Error()}
 	}

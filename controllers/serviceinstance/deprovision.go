@@ -13,7 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -122,7 +123,7 @@ func (r *Reconciler) deprovision(ctx context.Context, inst *v1beta1.ServiceInsta
 	}
 
 	resp, err := c.Deprovision(ctx, &osb.DeprovisionRequest{
-		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: plan, Identity: offering.Identity(inst.Spec.UserInfo),
+		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: plan, Identity: brokerclient.Identity(inst.Spec.UserInfo),
 	})
 	before = *inst.Status.DeepCopy()
 	switch {

@@ -10,9 +10,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
-	"github.com/servicecatalog/service-catalog/controllers/parameters"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
 )
 
 // Reasons this package adds to those of the API.
@@ -84,7 +85,7 @@ func (r *Reconciler) provision(ctx context.Context, inst *v1beta1.ServiceInstanc
 	// deprovision may be owed, and what was sent.
 	before := *inst.Status.DeepCopy()
 	status := &inst.Status
-	status.UserSpecifiedClassName, status.UserSpecifiedPlanName = offering.UserClassName(&inst.Spec), offering.UserPlanName(&inst.Spec)
+	status.UserSpecifiedClassName, status.UserSpecifiedPlanName = inst.Spec.UserClassName(), inst.Spec.UserPlanName()
 	status.CurrentOperation = v1beta1.ServiceInstanceOperationProvision
 	if status.OperationStartTime == nil {
 		now := metav1.NewTime(r.Now())
@@ -100,7 +101,7 @@ func (r *Reconciler) provision(ctx context.Context, inst *v1beta1.ServiceInstanc
 
 	req := &osb.ProvisionRequest{
 		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
-		Context: r.context(inst), Parameters: params.Values, Identity: offering.Identity(inst.Spec.UserInfo),
+		Context: r.context(inst), Parameters: params.Values, Identity: brokerclient.Identity(inst.Spec.UserInfo),
 	}
 	if off.Plan.MaintenanceInfo != nil {
 		req.MaintenanceInfo = &osb.MaintenanceInfo{Version: off.Plan.MaintenanceInfo.Version}

@@ -8,7 +8,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -28,7 +29,7 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, inst *v1beta1.ServiceIn
 	upgrade := off.Plan.MaintenanceInfo != nil && (current == nil || current.MaintenanceInfoVersion != off.Plan.MaintenanceInfo.Version)
 
 	before := *status.DeepCopy()
-	status.UserSpecifiedClassName, status.UserSpecifiedPlanName = offering.UserClassName(&inst.Spec), offering.UserPlanName(&inst.Spec)
+	status.UserSpecifiedClassName, status.UserSpecifiedPlanName = inst.Spec.UserClassName(), inst.Spec.UserPlanName()
 	if !planChanged && changedParams == nil && !resend && !upgrade {
 		status.ObservedGeneration = inst.Generation
 		return ctrl.Result{}, r.saveStatus(ctx, inst, before)
@@ -39,7 +40,7 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, inst *v1beta1.ServiceIn
 	}
 
 	req := &osb.UpdateInstanceRequest{
-		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, Context: r.context(inst), Identity: offering.Identity(inst.Spec.UserInfo),
+		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, Context: r.context(inst), Identity: brokerclient.Identity(inst.Spec.UserInfo),
 		PreviousValues: &osb.PreviousValues{ServiceID: off.Class.ExternalID, PlanID: planID(current)},
 	}
 	// Only what changed is sent: an absent plan_id or parameters field tells

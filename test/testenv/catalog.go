@@ -7,10 +7,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/controllers/broker"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook"
 )
@@ -41,7 +42,7 @@ func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manage
 		opts.MaxPollingDuration = time.Minute
 	}
 	return func(ctx context.Context, mgr ctrl.Manager) error {
-		clientOpts := offering.ClientOptions{Timeout: opts.BrokerTimeout}
+		clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout}
 		if err := offering.SetupIndexes(ctx, mgr); err != nil {
 			return err
 		}

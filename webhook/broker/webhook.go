@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
+	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
 // +kubebuilder:webhook:path=/validate-servicecatalog-k8s-io-v1beta1-clusterservicebroker,mutating=false,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=clusterservicebrokers,verbs=create;update,versions=v1beta1,name=vclusterservicebroker.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
@@ -28,10 +28,11 @@ import (
 type Validator[T interface {
 	*v1beta1.ClusterServiceBroker | *v1beta1.ServiceBroker
 	GetCommonSpec() *v1beta1.CommonServiceBrokerSpec
+	GetAuthSecrets() []v1beta1.AuthSecretReference
 	GetName() string
 	GetNamespace() string
 }] struct {
-	Access serviceinstance.SecretAccess
+	Access access.SecretAccess
 	Kind   string
 }
 
@@ -91,40 +92,14 @@ func (v *Validator[T]) checkAuthSecret(ctx context.Context, b T) field.ErrorList
 	if err != nil || v.Access == nil {
 		return nil
 	}
-	type ref struct {
-		path      *field.Path
-		namespace string
-		name      string
-	}
-	var refs []ref
-	auth := specPath.Child("authInfo")
-	switch o := any(b).(type) {
-	case *v1beta1.ClusterServiceBroker:
-		if a := o.Spec.AuthInfo; a != nil {
-			if a.Basic != nil && a.Basic.SecretRef != nil {
-				refs = append(refs, ref{auth.Child("basic", "secretRef"), a.Basic.SecretRef.Namespace, a.Basic.SecretRef.Name})
-			}
-			if a.Bearer != nil && a.Bearer.SecretRef != nil {
-				refs = append(refs, ref{auth.Child("bearer", "secretRef"), a.Bearer.SecretRef.Namespace, a.Bearer.SecretRef.Name})
-			}
-		}
-	case *v1beta1.ServiceBroker:
-		if a := o.Spec.AuthInfo; a != nil {
-			if a.Basic != nil && a.Basic.SecretRef != nil {
-				refs = append(refs, ref{auth.Child("basic", "secretRef"), o.Namespace, a.Basic.SecretRef.Name})
-			}
-			if a.Bearer != nil && a.Bearer.SecretRef != nil {
-				refs = append(refs, ref{auth.Child("bearer", "secretRef"), o.Namespace, a.Bearer.SecretRef.Name})
-			}
-		}
-	}
 	var errs field.ErrorList
-	for _, r := range refs {
-		ok, err := v.Access.CanReadSecret(ctx, req, r.namespace, r.name)
+	for _, ref := range b.GetAuthSecrets() {
+		path := specPath.Child("authInfo", string(ref.Type), "secretRef")
+		ok, err := v.Access.CanReadSecret(ctx, req, ref.Namespace, ref.Name)
 		if err != nil {
-			errs = append(errs, field.InternalError(r.path, err))
+			errs = append(errs, field.InternalError(path, err))
 		} else if !ok {
-			errs = append(errs, field.Forbidden(r.path, fmt.Sprintf("user %q cannot read Secret %s/%s", req.UserInfo.Username, r.namespace, r.name)))
+			errs = append(errs, field.Forbidden(path, fmt.Sprintf("user %q cannot read Secret %s/%s", req.UserInfo.Username, ref.Namespace, ref.Name)))
 		}
 	}
 	return errs

@@ -17,10 +17,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/access"
 	"github.com/servicecatalog/service-catalog/webhook/schemacheck"
-	"github.com/servicecatalog/service-catalog/webhook/serviceinstance"
 )
 
 // +kubebuilder:webhook:path=/mutate-servicecatalog-k8s-io-v1beta1-servicebinding,mutating=true,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=servicebindings,verbs=create,versions=v1beta1,name=mservicebinding.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
@@ -30,7 +30,7 @@ import (
 type Webhook struct {
 	Cache   client.Reader
 	Schemas *schema.Cache
-	Access  serviceinstance.SecretAccess
+	Access  access.SecretAccess
 }
 
 var specPath = field.NewPath("spec")
@@ -40,18 +40,9 @@ func (w *Webhook) Default(ctx context.Context, b *v1beta1.ServiceBinding) error 
 	if b.Spec.ExternalID == "" {
 		b.Spec.ExternalID = uuid.NewString()
 	}
-	if b.Spec.SecretName == "" {
-		b.Spec.SecretName = b.Name
-	}
+	b.Spec.SecretName = b.CredentialsSecretName()
 	if req, err := admission.RequestFromContext(ctx); err == nil {
-		u := &v1beta1.UserInfo{Username: req.UserInfo.Username, UID: req.UserInfo.UID, Groups: req.UserInfo.Groups}
-		for k, v := range req.UserInfo.Extra {
-			if u.Extra == nil {
-				u.Extra = map[string]v1beta1.ExtraValue{}
-			}
-			u.Extra[k] = v1beta1.ExtraValue(v)
-		}
-		b.Spec.UserInfo = u
+		b.Spec.UserInfo = v1beta1.NewUserInfo(req.UserInfo)
 	}
 	return nil
 }
@@ -92,7 +83,7 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *v1beta1.ServiceBinding)
 		}
 	}
 	if req, err := admission.RequestFromContext(ctx); err == nil && w.Access != nil {
-		errs = append(errs, serviceinstance.CheckSecretAccess(ctx, w.Access, req, b.Namespace, b.Spec.ParametersFrom, specPath.Child("parametersFrom"))...)
+		errs = append(errs, access.CheckParametersFrom(ctx, w.Access, req, b.Namespace, b.Spec.ParametersFrom, specPath.Child("parametersFrom"))...)
 	}
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceBinding").GroupKind(), b.Name, errs)

@@ -10,13 +10,14 @@ import (
 
 	"github.com/google/uuid"
 	admissionv1 "k8s.io/api/admission/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
 // +kubebuilder:webhook:path=/mutate-servicecatalog-k8s-io-v1beta1-serviceinstance,mutating=true,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=create;update,versions=v1beta1,name=mserviceinstance.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
@@ -31,7 +32,7 @@ type Webhook struct {
 	// Schemas holds compiled parameter schemas.
 	Schemas *schema.Cache
 	// Access answers whether the requesting user may read a Secret.
-	Access SecretAccess
+	Access access.SecretAccess
 }
 
 // Default stamps externalID and userInfo and picks the plan of a class that
@@ -56,7 +57,7 @@ func (w *Webhook) Default(ctx context.Context, inst *v1beta1.ServiceInstance) er
 		}
 	}
 	if old == nil || userSpecChanged(&old.Spec, &inst.Spec) {
-		inst.Spec.UserInfo = userInfo(req.UserInfo.Username, req.UserInfo.UID, req.UserInfo.Groups, req.UserInfo.Extra)
+		inst.Spec.UserInfo = v1beta1.NewUserInfo(req.UserInfo)
 	}
 	if old == nil {
 		w.defaultPlan(ctx, inst)
@@ -77,46 +78,24 @@ func userSpecChanged(old, updated *v1beta1.ServiceInstanceSpec) bool {
 	return !equality.Semantic.DeepEqual(strip(old), strip(updated))
 }
 
-func userInfo(name, uid string, groups []string, extra map[string]authenticationv1.ExtraValue) *v1beta1.UserInfo {
-	u := &v1beta1.UserInfo{Username: name, UID: uid, Groups: groups}
-	if len(extra) > 0 {
-		u.Extra = map[string]v1beta1.ExtraValue{}
-		for k, v := range extra {
-			u.Extra[k] = v1beta1.ExtraValue(v)
-		}
-	}
-	return u
-}
-
 // defaultPlan names the plan when the class has exactly one and the user
 // named none, in the class's reference style.
 func (w *Webhook) defaultPlan(ctx context.Context, inst *v1beta1.ServiceInstance) {
-	s := &inst.Spec
-	if planNamed(s) {
+	if inst.Spec.PlanNamed() {
 		return
 	}
 	plans, err := w.plansOfClass(ctx, inst)
 	if err != nil || len(plans) != 1 {
 		return
 	}
-	p := plans[0]
-	switch {
-	case s.ClusterServiceClassExternalName != "":
-		s.ClusterServicePlanExternalName = p.ExternalName
-	case s.ClusterServiceClassExternalID != "":
-		s.ClusterServicePlanExternalID = p.ExternalID
-	case s.ClusterServiceClassName != "":
-		s.ClusterServicePlanName = p.Name
-	case s.ServiceClassExternalName != "":
-		s.ServicePlanExternalName = p.ExternalName
-	case s.ServiceClassExternalID != "":
-		s.ServicePlanExternalID = p.ExternalID
-	case s.ServiceClassName != "":
-		s.ServicePlanName = p.Name
-	}
+	inst.Spec.SetPlan(plans[0].Name, plans[0].ExternalName, plans[0].ExternalID)
 }
 
-func planNamed(s *v1beta1.ServiceInstanceSpec) bool {
-	return s.ClusterServicePlanExternalName != "" || s.ClusterServicePlanExternalID != "" || s.ClusterServicePlanName != "" ||
-		s.ServicePlanExternalName != "" || s.ServicePlanExternalID != "" || s.ServicePlanName != ""
+// plansOfClass lists the plans of the class inst names.
+func (w *Webhook) plansOfClass(ctx context.Context, inst *v1beta1.ServiceInstance) ([]offering.PlanSummary, error) {
+	class, err := offering.FindClass(ctx, w.Cache, inst)
+	if err != nil {
+		return nil, err
+	}
+	return offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
 }

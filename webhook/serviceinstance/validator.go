@@ -2,17 +2,20 @@ package serviceinstance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/offering"
+	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/parameters"
 	"github.com/servicecatalog/service-catalog/webhook/schemacheck"
 )
 
@@ -37,30 +40,21 @@ func (w *Webhook) ValidateDelete(context.Context, *v1beta1.ServiceInstance) (adm
 	return nil, nil
 }
 
-// plansOfClass lists the plans of the class inst names.
-func (w *Webhook) plansOfClass(ctx context.Context, inst *v1beta1.ServiceInstance) ([]offering.PlanSummary, error) {
-	class, err := offering.FindClass(ctx, w.Cache, inst)
-	if err != nil {
-		return nil, err
-	}
-	return offering.PlansOfClass(ctx, w.Cache, class, inst.Namespace)
-}
-
 func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstance) (admission.Warnings, error) {
 	var errs field.ErrorList
 	var warnings admission.Warnings
-	classField, classValue := classRef(&inst.Spec)
-	planField, planValue := planRef(&inst.Spec)
+	classField, classValue := inst.Spec.ClassField()
+	planField, planValue := inst.Spec.PlanField()
 
 	class, err := offering.FindClass(ctx, w.Cache, inst)
 	var notFound *offering.NotFoundError
 	switch {
 	case errors.As(err, &notFound):
-		pending, err := offering.PendingBrokers(ctx, w.Cache, isCluster(&inst.Spec), inst.Namespace)
+		pending, err := offering.PendingBrokers(ctx, w.Cache, inst.Spec.IsCluster(), inst.Namespace)
 		if err != nil {
 			return nil, err
 		}
-		names, err := offering.ClassNames(ctx, w.Cache, isCluster(&inst.Spec), inst.Namespace)
+		names, err := offering.ClassNames(ctx, w.Cache, inst.Spec.IsCluster(), inst.Namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -149,44 +143,25 @@ func (w *Webhook) planNames(ctx context.Context, inst *v1beta1.ServiceInstance, 
 	return names, nil
 }
 
-func isCluster(s *v1beta1.ServiceInstanceSpec) bool {
-	return s.ClusterServiceClassExternalName != "" || s.ClusterServiceClassExternalID != "" || s.ClusterServiceClassName != ""
-}
-
-// classRef returns the field and value naming the class.
-func classRef(s *v1beta1.ServiceInstanceSpec) (string, string) {
-	for _, f := range [][2]string{
-		{"clusterServiceClassExternalName", s.ClusterServiceClassExternalName}, {"clusterServiceClassExternalID", s.ClusterServiceClassExternalID},
-		{"clusterServiceClassName", s.ClusterServiceClassName}, {"serviceClassExternalName", s.ServiceClassExternalName},
-		{"serviceClassExternalID", s.ServiceClassExternalID}, {"serviceClassName", s.ServiceClassName},
-	} {
-		if f[1] != "" {
-			return f[0], f[1]
-		}
-	}
-	return "clusterServiceClassExternalName", ""
-}
-
-// planRef returns the field and value naming the plan.
-func planRef(s *v1beta1.ServiceInstanceSpec) (string, string) {
-	for _, f := range [][2]string{
-		{"clusterServicePlanExternalName", s.ClusterServicePlanExternalName}, {"clusterServicePlanExternalID", s.ClusterServicePlanExternalID},
-		{"clusterServicePlanName", s.ClusterServicePlanName}, {"servicePlanExternalName", s.ServicePlanExternalName},
-		{"servicePlanExternalID", s.ServicePlanExternalID}, {"servicePlanName", s.ServicePlanName},
-	} {
-		if f[1] != "" {
-			return f[0], f[1]
-		}
-	}
-	return "clusterServicePlanExternalName", ""
-}
-
 func planRefChanged(old, updated *v1beta1.ServiceInstanceSpec) bool {
-	of, ov := planRef(old)
-	nf, nv := planRef(updated)
+	of, ov := old.PlanField()
+	nf, nv := updated.PlanField()
 	return of != nf || ov != nv
 }
 
+// changedParameters is what an update sends: the parameters added or
+// changed since old.
+func changedParameters(old, inst *v1beta1.ServiceInstance) *runtime.RawExtension {
+	var before, after map[string]any
+	if old.Spec.Parameters != nil {
+		_ = json.Unmarshal(old.Spec.Parameters.Raw, &before)
+	}
+	if inst.Spec.Parameters != nil {
+		_ = json.Unmarshal(inst.Spec.Parameters.Raw, &after)
+	}
+	raw, _ := json.Marshal(parameters.Diff(before, after))
+	return &runtime.RawExtension{Raw: raw}
+}
 func listOrNone(names []string) string {
 	if len(names) == 0 {
 		return "none registered yet"

@@ -10,8 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -121,25 +121,32 @@ func (p Set) ChangedSince(previous *v1beta1.PropertiesState) map[string]any {
 		_ = json.Unmarshal(previous.Parameters.Raw, &old)
 	}
 	secretsChanged := previous == nil || previous.ParameterChecksum != p.Checksum()
+	inline := map[string]any{}
 	changed := map[string]any{}
-	keys := make([]string, 0, len(p.Values))
-	for k := range p.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := p.Values[k]
+	for k, v := range p.Values {
 		switch {
-		case p.fromSecrets[k]:
-			if secretsChanged {
-				changed[k] = v
-			}
-		case !reflect.DeepEqual(old[k], v):
+		case !p.fromSecrets[k]:
+			inline[k] = v
+		case secretsChanged:
 			changed[k] = v
 		}
 	}
+	maps.Copy(changed, Diff(old, inline))
 	if len(changed) == 0 {
 		return nil
+	}
+	return changed
+}
+
+// Diff returns the keys of after that are new or changed since before,
+// with their values: what an update sends. Admission checks the same diff
+// against the plan's update schema.
+func Diff(before, after map[string]any) map[string]any {
+	changed := map[string]any{}
+	for k, v := range after {
+		if old, ok := before[k]; !ok || !reflect.DeepEqual(old, v) {
+			changed[k] = v
+		}
 	}
 	return changed
 }

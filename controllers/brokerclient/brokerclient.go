@@ -1,4 +1,7 @@
-package offering
+// Package brokerclient makes the OSB client the instance and binding
+// controllers use to reach the broker of an offering: the broker object, its
+// auth Secret, and the originating identity sent with each request.
+package brokerclient
 
 import (
 	"context"
@@ -7,10 +10,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -26,16 +29,17 @@ type Broker interface {
 	client.Object
 	GetCommonSpec() *v1beta1.CommonServiceBrokerSpec
 	GetCommonStatus() *v1beta1.CommonServiceBrokerStatus
+	GetAuthSecrets() []v1beta1.AuthSecretReference
 }
 
 // GetBroker reads the broker of an offering; namespace is the instance's.
-func (o *Offering) GetBroker(ctx context.Context, c client.Reader, namespace string) (Broker, error) {
-	if o.Cluster {
+func GetBroker(ctx context.Context, c client.Reader, off *offering.Offering, namespace string) (Broker, error) {
+	if off.Cluster {
 		b := &v1beta1.ClusterServiceBroker{}
-		return b, c.Get(ctx, client.ObjectKey{Name: o.BrokerName}, b)
+		return b, c.Get(ctx, client.ObjectKey{Name: off.BrokerName}, b)
 	}
 	b := &v1beta1.ServiceBroker{}
-	return b, c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: o.BrokerName}, b)
+	return b, c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: off.BrokerName}, b)
 }
 
 // AuthSecretError says what is wrong with a broker's auth Secret, never
@@ -44,18 +48,18 @@ type AuthSecretError struct{ msg string }
 
 func (e *AuthSecretError) Error() string { return e.msg }
 
-// ClientOptions tune the OSB clients made by ClientConfig.
-type ClientOptions struct {
+// Options tune the OSB clients made by Config.
+type Options struct {
 	// Timeout bounds each request; zero means osb's default.
 	Timeout time.Duration
 	// Transport, when set, carries the requests (tests).
 	Transport http.RoundTripper
 }
 
-// ClientConfig builds the OSB client configuration of a broker, reading its
-// auth Secret with secrets, which should read the API server directly: the
+// Config builds the OSB client configuration of a broker, reading its auth
+// Secret with secrets, which should read the API server directly: the
 // manager caches no Secrets.
-func ClientConfig(ctx context.Context, secrets client.Reader, broker Broker, opts ClientOptions) (osb.Config, error) {
+func Config(ctx context.Context, secrets client.Reader, broker Broker, opts Options) (osb.Config, error) {
 	spec := broker.GetCommonSpec()
 	cfg := osb.Config{
 		URL:                   spec.URL,
@@ -64,16 +68,21 @@ func ClientConfig(ctx context.Context, secrets client.Reader, broker Broker, opt
 		Timeout:               opts.Timeout,
 		Transport:             opts.Transport,
 	}
-	basic, bearer := authSecrets(broker)
-	switch {
-	case basic != nil:
-		data, err := secretData(ctx, secrets, *basic, keyUsername, keyPassword)
+	refs := broker.GetAuthSecrets()
+	if len(refs) == 0 {
+		return cfg, nil
+	}
+	// Admission refuses basic and bearer together; basic comes first.
+	ref := refs[0]
+	switch ref.Type {
+	case v1beta1.AuthBasic:
+		data, err := secretData(ctx, secrets, ref, keyUsername, keyPassword)
 		if err != nil {
 			return cfg, err
 		}
 		cfg.Auth = &osb.Auth{Basic: &osb.BasicAuth{Username: data[keyUsername], Password: data[keyPassword]}}
-	case bearer != nil:
-		data, err := secretData(ctx, secrets, *bearer, keyToken)
+	case v1beta1.AuthBearer:
+		data, err := secretData(ctx, secrets, ref, keyToken)
 		if err != nil {
 			return cfg, err
 		}
@@ -82,32 +91,8 @@ func ClientConfig(ctx context.Context, secrets client.Reader, broker Broker, opt
 	return cfg, nil
 }
 
-// authSecrets names the Secrets of basic and bearer credentials, if any.
-func authSecrets(broker Broker) (basic, bearer *types.NamespacedName) {
-	switch b := broker.(type) {
-	case *v1beta1.ClusterServiceBroker:
-		if auth := b.Spec.AuthInfo; auth != nil {
-			if auth.Basic != nil && auth.Basic.SecretRef != nil {
-				basic = &types.NamespacedName{Namespace: auth.Basic.SecretRef.Namespace, Name: auth.Basic.SecretRef.Name}
-			}
-			if auth.Bearer != nil && auth.Bearer.SecretRef != nil {
-				bearer = &types.NamespacedName{Namespace: auth.Bearer.SecretRef.Namespace, Name: auth.Bearer.SecretRef.Name}
-			}
-		}
-	case *v1beta1.ServiceBroker:
-		if auth := b.Spec.AuthInfo; auth != nil {
-			if auth.Basic != nil && auth.Basic.SecretRef != nil {
-				basic = &types.NamespacedName{Namespace: b.Namespace, Name: auth.Basic.SecretRef.Name}
-			}
-			if auth.Bearer != nil && auth.Bearer.SecretRef != nil {
-				bearer = &types.NamespacedName{Namespace: b.Namespace, Name: auth.Bearer.SecretRef.Name}
-			}
-		}
-	}
-	return basic, bearer
-}
-
-func secretData(ctx context.Context, c client.Reader, key types.NamespacedName, keys ...string) (map[string]string, error) {
+func secretData(ctx context.Context, c client.Reader, ref v1beta1.AuthSecretReference, keys ...string) (map[string]string, error) {
+	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
 	var secret corev1.Secret
 	if err := c.Get(ctx, key, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {

@@ -2,6 +2,7 @@ package offering
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -11,15 +12,13 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// indexClassRef indexes plans by the object name of their class.
-const indexClassRef = "spec.classRef.name"
-
 // Class is a resolved class, without its plans.
 type Class struct {
-	Cluster bool
-	Name    string
-	Spec    v1beta1.CommonServiceClassSpec
-	Removed bool
+	Cluster    bool
+	Name       string
+	Spec       v1beta1.CommonServiceClassSpec
+	Removed    bool
+	BrokerName string
 }
 
 // PlanSummary is what admission needs to know of a plan.
@@ -30,12 +29,41 @@ type PlanSummary struct {
 	Removed      bool
 }
 
+// plan is a plan of either kind, as Resolve needs it.
+type plan struct {
+	name, class string
+	spec        v1beta1.CommonServicePlanSpec
+	removed     bool
+}
+
 // FindClass resolves the class an instance names, reading the cache. It
-// returns a *NotFoundError when there is none.
+// returns a *NotFoundError when there is none, or more than one.
 func FindClass(ctx context.Context, c client.Reader, inst *v1beta1.ServiceInstance) (*Class, error) {
-	spec := &inst.Spec
-	cluster := spec.ClusterServiceClassExternalName != "" || spec.ClusterServiceClassExternalID != "" || spec.ClusterServiceClassName != ""
-	l := classLookup(spec, cluster)
+	ref := &inst.Spec.PlanReference
+	field, value := ref.ClassField()
+	classes, err := findClasses(ctx, c, inst.Namespace, ref.IsCluster(), lookupOf(ref.Kind(), value))
+	if err != nil {
+		return nil, err
+	}
+	kind, list, where := "ServiceClass", "serviceclasses", " in namespace "+inst.Namespace
+	if ref.IsCluster() {
+		kind, list, where = "ClusterServiceClass", "clusterserviceclasses", ""
+	}
+	switch len(classes) {
+	case 0:
+		return nil, &NotFoundError{Message: fmt.Sprintf("%s %q does not exist%s (kubectl get %s lists them)", kind, value, where, list)}
+	case 1:
+		return classes[0], nil
+	}
+	byName := "clusterServiceClassName"
+	if !ref.IsCluster() {
+		byName = "serviceClassName"
+	}
+	return nil, &NotFoundError{Message: fmt.Sprintf("%d %ses%s match %s %q; name the class by %s instead", len(classes), kind, where, field, value, byName)}
+}
+
+func findClasses(ctx context.Context, c client.Reader, namespace string, cluster bool, l lookup) ([]*Class, error) {
+	var out []*Class
 	if cluster {
 		classes, err := find(ctx, c, "", l,
 			func() *v1beta1.ClusterServiceClass { return &v1beta1.ClusterServiceClass{} },
@@ -43,47 +71,58 @@ func FindClass(ctx context.Context, c client.Reader, inst *v1beta1.ServiceInstan
 			func(l client.ObjectList) []*v1beta1.ClusterServiceClass {
 				return ptrs(l.(*v1beta1.ClusterServiceClassList).Items)
 			})
-		if err != nil || len(classes) != 1 {
-			return nil, notFoundOr(err, "ClusterServiceClass", l.value)
+		for _, cl := range classes {
+			out = append(out, &Class{Cluster: true, Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: cl.Status.RemovedFromBrokerCatalog, BrokerName: cl.Spec.ClusterServiceBrokerName})
 		}
-		return &Class{Cluster: true, Name: classes[0].Name, Spec: classes[0].Spec.CommonServiceClassSpec, Removed: classes[0].Status.RemovedFromBrokerCatalog}, nil
+		return out, err
 	}
-	classes, err := find(ctx, c, inst.Namespace, l,
+	classes, err := find(ctx, c, namespace, l,
 		func() *v1beta1.ServiceClass { return &v1beta1.ServiceClass{} },
 		func() client.ObjectList { return &v1beta1.ServiceClassList{} },
 		func(l client.ObjectList) []*v1beta1.ServiceClass { return ptrs(l.(*v1beta1.ServiceClassList).Items) })
-	if err != nil || len(classes) != 1 {
-		return nil, notFoundOr(err, "ServiceClass", l.value)
+	for _, cl := range classes {
+		out = append(out, &Class{Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: cl.Status.RemovedFromBrokerCatalog, BrokerName: cl.Spec.ServiceBrokerName})
 	}
-	return &Class{Name: classes[0].Name, Spec: classes[0].Spec.CommonServiceClassSpec, Removed: classes[0].Status.RemovedFromBrokerCatalog}, nil
+	return out, err
 }
 
-func notFoundOr(err error, kind, name string) error {
-	if err != nil {
-		return err
+func findPlans(ctx context.Context, c client.Reader, namespace string, cluster bool, l lookup) ([]plan, error) {
+	var out []plan
+	if cluster {
+		plans, err := find(ctx, c, "", l,
+			func() *v1beta1.ClusterServicePlan { return &v1beta1.ClusterServicePlan{} },
+			func() client.ObjectList { return &v1beta1.ClusterServicePlanList{} },
+			func(l client.ObjectList) []*v1beta1.ClusterServicePlan {
+				return ptrs(l.(*v1beta1.ClusterServicePlanList).Items)
+			})
+		for _, p := range plans {
+			out = append(out, plan{p.Name, p.Spec.ClusterServiceClassRef.Name, p.Spec.CommonServicePlanSpec, p.Status.RemovedFromBrokerCatalog})
+		}
+		return out, err
 	}
-	return &NotFoundError{Message: kind + " " + name + " does not exist"}
+	plans, err := find(ctx, c, namespace, l,
+		func() *v1beta1.ServicePlan { return &v1beta1.ServicePlan{} },
+		func() client.ObjectList { return &v1beta1.ServicePlanList{} },
+		func(l client.ObjectList) []*v1beta1.ServicePlan { return ptrs(l.(*v1beta1.ServicePlanList).Items) })
+	for _, p := range plans {
+		out = append(out, plan{p.Name, p.Spec.ServiceClassRef.Name, p.Spec.CommonServicePlanSpec, p.Status.RemovedFromBrokerCatalog})
+	}
+	return out, err
 }
 
 // PlansOfClass lists the plans of a class, sorted by external name.
 func PlansOfClass(ctx context.Context, c client.Reader, class *Class, namespace string) ([]PlanSummary, error) {
-	var out []PlanSummary
+	ns := namespace
 	if class.Cluster {
-		var plans v1beta1.ClusterServicePlanList
-		if err := c.List(ctx, &plans, client.MatchingFields{indexClassRef: class.Name}); err != nil {
-			return nil, err
-		}
-		for _, p := range plans.Items {
-			out = append(out, PlanSummary{Name: p.Name, ExternalName: p.Spec.ExternalName, ExternalID: p.Spec.ExternalID, Removed: p.Status.RemovedFromBrokerCatalog})
-		}
-	} else {
-		var plans v1beta1.ServicePlanList
-		if err := c.List(ctx, &plans, client.InNamespace(namespace), client.MatchingFields{indexClassRef: class.Name}); err != nil {
-			return nil, err
-		}
-		for _, p := range plans.Items {
-			out = append(out, PlanSummary{Name: p.Name, ExternalName: p.Spec.ExternalName, ExternalID: p.Spec.ExternalID, Removed: p.Status.RemovedFromBrokerCatalog})
-		}
+		ns = ""
+	}
+	plans, err := findPlans(ctx, c, ns, class.Cluster, lookup{indexClassRef, class.Name})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PlanSummary, 0, len(plans))
+	for _, p := range plans {
+		out = append(out, PlanSummary{Name: p.name, ExternalName: p.spec.ExternalName, ExternalID: p.spec.ExternalID, Removed: p.removed})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ExternalName < out[j].ExternalName })
 	return out, nil

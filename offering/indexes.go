@@ -1,0 +1,64 @@
+package offering
+
+import (
+	"context"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// Index is one field index the catalog lists by.
+type Index struct {
+	Object  client.Object
+	Field   string
+	Extract client.IndexerFunc
+}
+
+// Indexes are the field indexes Resolve, FindClass, PlansOfClass and the
+// binding lookups need. Tests with a fake client register the same.
+func Indexes() []Index {
+	classSpec := func(o client.Object) *v1beta1.CommonServiceClassSpec {
+		return o.(interface {
+			GetCommonSpec() *v1beta1.CommonServiceClassSpec
+		}).GetCommonSpec()
+	}
+	planSpec := func(o client.Object) *v1beta1.CommonServicePlanSpec {
+		return o.(interface {
+			GetCommonSpec() *v1beta1.CommonServicePlanSpec
+		}).GetCommonSpec()
+	}
+	out := []Index{
+		{&v1beta1.ServiceBinding{}, IndexInstanceRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
+		}},
+		{&v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
+		}},
+		{&v1beta1.ServicePlan{}, indexClassRef, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ServicePlan).Spec.ServiceClassRef.Name}
+		}},
+	}
+	for _, obj := range []client.Object{&v1beta1.ClusterServiceClass{}, &v1beta1.ServiceClass{}} {
+		out = append(out,
+			Index{obj, indexExternalName, func(o client.Object) []string { return []string{classSpec(o).ExternalName} }},
+			Index{obj, indexExternalID, func(o client.Object) []string { return []string{classSpec(o).ExternalID} }})
+	}
+	for _, obj := range []client.Object{&v1beta1.ClusterServicePlan{}, &v1beta1.ServicePlan{}} {
+		out = append(out,
+			Index{obj, indexExternalName, func(o client.Object) []string { return []string{planSpec(o).ExternalName} }},
+			Index{obj, indexExternalID, func(o client.Object) []string { return []string{planSpec(o).ExternalID} }})
+	}
+	return out
+}
+
+// SetupIndexes registers Indexes on the manager. Call it once per manager.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	for _, i := range Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, i.Object, i.Field, i.Extract); err != nil {
+			return err
+		}
+	}
+	return nil
+}
