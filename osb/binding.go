@@ -55,7 +55,8 @@ type bindingBody struct {
 
 // Bind sends PUT /v2/service_instances/:iid/service_bindings/:bid.
 // 200, 201 and 202 are success.
-func (c *Client) Bind(ctx context.Context, r *BindRequest) (*BindResponse, error) {
+func (c *Client) Bind(ctx context.Context, r *BindRequest) (_ *BindResponse, err error) {
+	defer c.redact(&err)
 	query := acceptsIncomplete
 	if r.Synchronous {
 		query = nil
@@ -88,7 +89,8 @@ type UnbindResponse = DeleteResponse
 
 // Unbind sends DELETE /v2/service_instances/:iid/service_bindings/:bid.
 // 200, 202 and 410 are success.
-func (c *Client) Unbind(ctx context.Context, r *UnbindRequest) (*UnbindResponse, error) {
+func (c *Client) Unbind(ctx context.Context, r *UnbindRequest) (_ *UnbindResponse, err error) {
+	defer c.redact(&err)
 	return c.delete(ctx, bindingPath(r.InstanceID, r.BindingID), r.ServiceID, r.PlanID, r.Identity)
 }
 
@@ -108,7 +110,8 @@ type GetBindingResponse struct {
 }
 
 // GetBinding sends GET /v2/service_instances/:iid/service_bindings/:bid.
-func (c *Client) GetBinding(ctx context.Context, r *GetBindingRequest) (*GetBindingResponse, error) {
+func (c *Client) GetBinding(ctx context.Context, r *GetBindingRequest) (_ *GetBindingResponse, err error) {
+	defer c.redact(&err)
 	q := url.Values{}
 	setIf(q, "service_id", r.ServiceID)
 	setIf(q, "plan_id", r.PlanID)
@@ -137,6 +140,7 @@ type BindingLastOperationRequest struct {
 
 // PollBindingLastOperation sends
 // GET /v2/service_instances/:iid/service_bindings/:bid/last_operation.
-func (c *Client) PollBindingLastOperation(ctx context.Context, r *BindingLastOperationRequest) (*LastOperationResponse, error) {
+func (c *Client) PollBindingLastOperation(ctx context.Context, r *BindingLastOperationRequest) (_ *LastOperationResponse, err error) {
+	defer c.redact(&err)
 	return c.pollLastOperation(ctx, bindingPath(r.InstanceID, r.BindingID)+"/last_operation", r.ServiceID, r.PlanID, r.Operation)
 }

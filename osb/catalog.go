@@ -72,7 +72,8 @@ type MaintenanceInfo struct {
 }
 
 // GetCatalog fetches the broker's catalog.
-func (c *Client) GetCatalog(ctx context.Context) (*CatalogResponse, error) {
+func (c *Client) GetCatalog(ctx context.Context) (_ *CatalogResponse, err error) {
+	defer c.redact(&err)
 	var out CatalogResponse
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/v2/catalog", maxBytes: c.maxCatalogBytes})
 	if err != nil {

@@ -76,24 +76,49 @@ type BearerAuth struct {
 type Client struct {
 	base            *url.URL
 	auth            *Auth
+	secrets         secrets
 	http            *http.Client
 	maxBytes        int64
 	maxCatalogBytes int64
 }
 
-// New checks cfg and returns a client for it.
+// New checks cfg and returns a client for it. Its errors never hold the
+// URL's password.
 func New(cfg Config) (*Client, error) {
-	base, err := url.Parse(cfg.URL)
+	base, err := parseBaseURL(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("broker URL %q: %w", cfg.URL, err)
+		return nil, err
 	}
-	if base.Scheme != "http" && base.Scheme != "https" {
-		return nil, fmt.Errorf("broker URL %q: scheme must be http or https", cfg.URL)
+	auth, err := authOf(base, cfg.Auth)
+	if err != nil {
+		return nil, err
 	}
-	if base.Host == "" {
-		return nil, fmt.Errorf("broker URL %q: no host", cfg.URL)
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	transport := cfg.Transport
+	if transport == nil {
+		if transport, err = newTransport(cfg); err != nil {
+			return nil, err
+		}
 	}
-	auth := cfg.Auth
+	return &Client{
+		base:    base,
+		auth:    auth,
+		secrets: newSecrets(auth),
+		http: &http.Client{
+			Transport: transport,
+			Timeout:   orDefault(cfg.Timeout, DefaultTimeout),
+			// A redirect would resend credentials to wherever the broker
+			// points; the spec has no redirects, so follow none.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		maxBytes:        orDefault(cfg.MaxResponseBytes, DefaultMaxResponseBytes),
+		maxCatalogBytes: orDefault(cfg.MaxCatalogBytes, DefaultMaxCatalogBytes),
+	}, nil
+}
+
+// authOf picks the credentials: auth, or the userinfo of base, which it
+// removes from base so that it never travels in a request URL.
+func authOf(base *url.URL, auth *Auth) (*Auth, error) {
 	if base.User != nil {
 		if auth != nil {
 			return nil, errors.New("broker credentials are given both in the URL and in authInfo; keep one")
@@ -105,43 +130,30 @@ func New(cfg Config) (*Client, error) {
 	if auth != nil && auth.Basic != nil && auth.Bearer != nil {
 		return nil, errors.New("broker auth: set basic or bearer, not both")
 	}
-	base.Path = strings.TrimSuffix(base.Path, "/")
+	return auth, nil
+}
 
-	transport := cfg.Transport
-	if transport == nil {
-		tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify} //nolint:gosec // only when the broker's owner asks
-		if len(cfg.CABundle) > 0 {
-			if cfg.InsecureSkipTLSVerify {
-				return nil, errors.New("broker TLS: set caBundle or insecureSkipTLSVerify, not both")
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(cfg.CABundle) {
-				return nil, errors.New("broker TLS: caBundle holds no PEM certificate")
-			}
-			tlsConfig.RootCAs = pool
+// newTransport is the HTTP transport for cfg's TLS settings and timeout.
+func newTransport(cfg Config) (http.RoundTripper, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify} //nolint:gosec // only when the broker's owner asks
+	if len(cfg.CABundle) > 0 {
+		if cfg.InsecureSkipTLSVerify {
+			return nil, errors.New("broker TLS: set caBundle or insecureSkipTLSVerify, not both")
 		}
-		transport = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       tlsConfig,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: orDefault(cfg.Timeout, DefaultTimeout),
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cfg.CABundle) {
+			return nil, errors.New("broker TLS: caBundle holds no PEM certificate")
 		}
+		tlsConfig.RootCAs = pool
 	}
-	return &Client{
-		base: base,
-		auth: auth,
-		http: &http.Client{
-			Transport: transport,
-			Timeout:   orDefault(cfg.Timeout, DefaultTimeout),
-			// A redirect would resend credentials to wherever the broker
-			// points; the spec has no redirects, so follow none.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		maxBytes:        orDefault(cfg.MaxResponseBytes, DefaultMaxResponseBytes),
-		maxCatalogBytes: orDefault(cfg.MaxCatalogBytes, DefaultMaxCatalogBytes),
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: orDefault(cfg.Timeout, DefaultTimeout),
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
 	}, nil
 }
 
@@ -170,9 +182,45 @@ type response struct {
 	retryAfter time.Duration
 	method     string
 	path       string
+	// secrets are the client's, to redact broker text before it is cut
+	// short: a secret cut in two would pass redaction later.
+	secrets secrets
 }
 
+// do sends r and reads the answer. Any status is a response; only a failed
+// exchange is an error.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// url.Error repeats the URL; the path is enough and holds no secret.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return nil, &TransportError{Method: r.method, Path: r.path, Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := readLimited(resp.Body, orDefault(r.maxBytes, c.maxBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+	}
+	return &response{
+		status:     resp.StatusCode,
+		body:       raw,
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		method:     r.method,
+		path:       r.path,
+		secrets:    c.secrets,
+	}, nil
+}
+
+// newRequest builds the HTTP request for r with the headers the spec
+// requires and the client's credentials.
+func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
 	u := *c.base
 	u.Path = c.base.Path + r.path
 	u.RawQuery = r.query.Encode()
@@ -202,6 +250,12 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		req.Header.Set(HeaderOriginatingIdentity, value)
 	}
+	c.authorize(req)
+	return req, nil
+}
+
+// authorize adds the client's credentials, if any, to req.
+func (c *Client) authorize(req *http.Request) {
 	switch {
 	case c.auth == nil:
 	case c.auth.Basic != nil:
@@ -209,33 +263,19 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	case c.auth.Bearer != nil:
 		req.Header.Set("Authorization", "Bearer "+c.auth.Bearer.Token)
 	}
+}
 
-	resp, err := c.http.Do(req)
+// readLimited reads body whole, or fails with ErrResponseTooLarge once it
+// passes limit bytes: a broken broker must not exhaust the caller's memory.
+func readLimited(body io.Reader, limit int64) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
-		// url.Error repeats the URL; the path is enough and holds no secret.
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
-		return nil, &TransportError{Method: r.method, Path: r.path, Err: err}
-	}
-	defer resp.Body.Close()
-
-	limit := orDefault(r.maxBytes, c.maxBytes)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read response: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%s %s: %w (limit %d bytes)", r.method, r.path, ErrResponseTooLarge, limit)
+		return nil, fmt.Errorf("%w (limit %d bytes)", ErrResponseTooLarge, limit)
 	}
-	return &response{
-		status:     resp.StatusCode,
-		body:       raw,
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		method:     r.method,
-		path:       r.path,
-	}, nil
+	return raw, nil
 }
 
 // decode reads the body as JSON into v. Unknown fields are ignored, as the
@@ -261,8 +301,8 @@ func (r *response) unexpected() error {
 		UpdateRepeatable *bool  `json:"update_repeatable"`
 	}
 	if json.Unmarshal(r.body, &body) == nil {
-		e.ErrorCode = body.Error
-		e.Description = truncate(body.Description, 1024)
+		e.ErrorCode = r.secrets.redact(body.Error)
+		e.Description = truncate(r.secrets.redact(body.Description), 1024)
 		e.InstanceUsable = body.InstanceUsable
 		e.UpdateRepeatable = body.UpdateRepeatable
 	}

@@ -378,41 +378,6 @@ func TestCatalogDecoding(t *testing.T) {
 	assert.Equal(t, int64(600), *db.Plans[1].MaximumPollingDuration)
 }
 
-func TestOutcomeFollowsTheOrphanMitigationTable(t *testing.T) {
-	tests := map[string]struct {
-		resp osbtest.Response
-		want osb.Outcome
-	}{
-		"201 with malformed body": {resp: osbtest.Response{Status: 201, Body: `{"dashboard_url":`}, want: osb.Uncertain},
-		"202 with malformed body": {resp: osbtest.Response{Status: 202, Body: `[1,2`}, want: osb.Uncertain},
-		"200 with malformed body": {resp: osbtest.Response{Status: 200, Body: `{"x":`}, want: osb.Rejected},
-		"204, another 2xx":        {resp: osbtest.Response{Status: 204}, want: osb.Uncertain},
-		"408":                     {resp: osbtest.Response{Status: 408, Body: `{}`}, want: osb.Rejected},
-		"400":                     {resp: osbtest.Response{Status: 400, Body: `{}`}, want: osb.Rejected},
-		"422":                     {resp: osbtest.Response{Status: 422, Body: `{"error":"AsyncRequired"}`}, want: osb.Rejected},
-		"500":                     {resp: osbtest.Response{Status: 500, Body: `{}`}, want: osb.Uncertain},
-		"503":                     {resp: osbtest.Response{Status: 503, Body: `{}`}, want: osb.Uncertain},
-		"timeout":                 {resp: osbtest.Response{Delay: time.Hour}, want: osb.Uncertain},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			b := osbtest.New(t)
-			b.On(osbtest.Provision, tc.resp)
-			_, err := newClient(t, b, func(c *osb.Config) { c.Timeout = 200 * time.Millisecond }).Provision(context.Background(),
-				&osb.ProvisionRequest{InstanceID: "i", ServiceID: "s", PlanID: "p", OrganizationGUID: "o", SpaceGUID: "s"})
-			require.Error(t, err)
-			assert.Equal(t, tc.want, osb.OutcomeOf(err), "%v", err)
-		})
-	}
-	t.Run("connection refused", func(t *testing.T) {
-		c, err := osb.New(osb.Config{URL: "http://127.0.0.1:1", Auth: &osb.Auth{Bearer: &osb.BearerAuth{Token: "t"}}})
-		require.NoError(t, err)
-		_, err = c.GetCatalog(context.Background())
-		require.Error(t, err)
-		assert.Equal(t, osb.Rejected, osb.OutcomeOf(err), "%v", err)
-	})
-}
-
 func TestPollInterval(t *testing.T) {
 	tests := map[string]struct {
 		retryAfter, elapsed, max time.Duration

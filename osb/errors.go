@@ -137,21 +137,46 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
-// Outcome classifies a failed request the way the spec's orphan mitigation
-// table does.
+// Outcome is what a failed request means for the caller's next step.
 type Outcome int
 
 const (
-	// Rejected: the broker refused the request (4xx, 408, a malformed 200);
-	// it holds nothing new.
+	// Rejected: the broker refused the request (4xx but 408 and a 422
+	// ConcurrencyError, a malformed 200); it holds nothing new, and the
+	// same request would be refused again.
 	Rejected Outcome = iota
-	// Uncertain: the broker may have created something (5xx, other 2xx,
-	// malformed 201/202, timeout, reset connection).
+	// Uncertain: the broker may have acted on the request (5xx, a 2xx
+	// the endpoint does not define, a malformed 201/202, a timeout or a
+	// reset connection). After a provision or bind that calls for orphan
+	// mitigation; after anything else, for a later retry.
 	Uncertain
+	// Retriable: try again as is. Another operation is in progress (422
+	// ConcurrencyError), the broker timed the request out (408 Request
+	// Timeout), or the request certainly never reached the broker.
+	Retriable
 )
 
-// OutcomeOf classifies err from a provision or bind request.
+func (o Outcome) String() string {
+	switch o {
+	case Rejected:
+		return "Rejected"
+	case Uncertain:
+		return "Uncertain"
+	case Retriable:
+		return "Retriable"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// OutcomeOf classifies the error of a failed request. It is the one
+// classification used for provision, update, deprovision, bind, unbind and
+// both last_operation polls, so callers need no checks of their own before
+// it; the spec's orphan mitigation table decides between Rejected and
+// Uncertain. err must not be nil: a request that succeeded has no outcome.
 func OutcomeOf(err error) Outcome {
+	if retriable(err) {
+		return Retriable
+	}
 	var httpErr *HTTPError
 	var malformed *MalformedResponseError
 	var transport *TransportError
@@ -167,10 +192,24 @@ func OutcomeOf(err error) Outcome {
 		}
 		return Uncertain
 	case errors.As(err, &transport):
-		if transport.NeverSent() {
-			return Rejected
-		}
 		return Uncertain
 	}
 	return Rejected
+}
+
+// retriable reports the failures that the same request may cure by being
+// sent again: none of them left anything new at the broker. A
+// ConcurrencyError counts only with its spec status, 422; on a 5xx the
+// broker may have acted, so orphan mitigation comes first.
+func retriable(err error) bool {
+	var transport *TransportError
+	switch {
+	case StatusOf(err) == http.StatusUnprocessableEntity && IsConcurrencyError(err):
+		return true
+	case StatusOf(err) == http.StatusRequestTimeout:
+		return true
+	case errors.As(err, &transport):
+		return transport.NeverSent()
+	}
+	return false
 }

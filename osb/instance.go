@@ -60,7 +60,8 @@ var acceptsIncomplete = url.Values{"accepts_incomplete": {"true"}}
 
 // Provision creates an instance, accepting an asynchronous answer.
 // 200, 201 and 202 are success; anything else is an *HTTPError.
-func (c *Client) Provision(ctx context.Context, r *ProvisionRequest) (*ProvisionResponse, error) {
+func (c *Client) Provision(ctx context.Context, r *ProvisionRequest) (_ *ProvisionResponse, err error) {
+	defer c.redact(&err)
 	org, space := r.OrganizationGUID, r.SpaceGUID
 	if r.Context != nil {
 		org, space = orDefault(org, r.Context.ClusterID), orDefault(space, r.Context.Namespace)
@@ -122,7 +123,8 @@ type updateBody struct {
 }
 
 // UpdateInstance sends PATCH /v2/service_instances/:id. 200 and 202 are success.
-func (c *Client) UpdateInstance(ctx context.Context, r *UpdateInstanceRequest) (*UpdateInstanceResponse, error) {
+func (c *Client) UpdateInstance(ctx context.Context, r *UpdateInstanceRequest) (_ *UpdateInstanceResponse, err error) {
+	defer c.redact(&err)
 	resp, err := c.do(ctx, request{
 		method: http.MethodPatch, path: instancePath(r.InstanceID), query: acceptsIncomplete, identity: r.Identity,
 		body: updateBody{
@@ -165,7 +167,8 @@ type DeleteResponse struct {
 type DeprovisionResponse = DeleteResponse
 
 // Deprovision sends DELETE /v2/service_instances/:id. 200, 202 and 410 are success.
-func (c *Client) Deprovision(ctx context.Context, r *DeprovisionRequest) (*DeprovisionResponse, error) {
+func (c *Client) Deprovision(ctx context.Context, r *DeprovisionRequest) (_ *DeprovisionResponse, err error) {
+	defer c.redact(&err)
 	return c.delete(ctx, instancePath(r.InstanceID), r.ServiceID, r.PlanID, r.Identity)
 }
 
@@ -227,7 +230,8 @@ type GetInstanceResponse struct {
 }
 
 // GetInstance sends GET /v2/service_instances/:id.
-func (c *Client) GetInstance(ctx context.Context, r *GetInstanceRequest) (*GetInstanceResponse, error) {
+func (c *Client) GetInstance(ctx context.Context, r *GetInstanceRequest) (_ *GetInstanceResponse, err error) {
+	defer c.redact(&err)
 	q := url.Values{}
 	setIf(q, "service_id", r.ServiceID)
 	setIf(q, "plan_id", r.PlanID)
@@ -284,7 +288,8 @@ type lastOperationBody struct {
 // PollLastOperation sends GET /v2/service_instances/:id/last_operation.
 // A 410 Gone is returned as an *HTTPError: during a deprovision it means
 // success, elsewhere failure, and only the caller knows which.
-func (c *Client) PollLastOperation(ctx context.Context, r *LastOperationRequest) (*LastOperationResponse, error) {
+func (c *Client) PollLastOperation(ctx context.Context, r *LastOperationRequest) (_ *LastOperationResponse, err error) {
+	defer c.redact(&err)
 	return c.pollLastOperation(ctx, instancePath(r.InstanceID)+"/last_operation", r.ServiceID, r.PlanID, r.Operation)
 }
 
