@@ -35,88 +35,24 @@ type desiredCatalog struct {
 // what the restrictions allow. It checks the whole catalog and returns every
 // problem it finds; a catalog with problems must not be applied.
 func buildCatalog(resp *osb.CatalogResponse, allowed restrictions, schemas *schema.Cache) (desiredCatalog, []string) {
-	var (
-		out        desiredCatalog
-		problems   []string
-		serviceIDs = map[string]bool{}
-		names      = map[string]bool{}
-		planIDs    = map[string]string{}
-		objects    = map[string]string{}
-	)
-	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	claim := func(what, id string) {
-		name := objectName(id)
-		if other, taken := objects[name]; taken && other != id {
-			problem("%s id %q and %q map to the same object name %q", what, id, other, name)
-		}
-		objects[name] = id
-	}
-
+	var out desiredCatalog
+	check := newCatalogCheck()
 	for i, svc := range resp.Services {
-		where := fmt.Sprintf("services[%d]", i)
-		if svc.Name != "" {
-			where = fmt.Sprintf("service %q", svc.Name)
-		}
-		for _, f := range [][2]string{{"id", svc.ID}, {"name", svc.Name}, {"description", svc.Description}} {
-			if f[1] == "" {
-				problem("%s has no %s", where, f[0])
-			}
-		}
-		if svc.Bindable == nil {
-			problem("%s has no bindable", where)
-		}
-		if len(svc.Plans) == 0 {
-			problem("%s has no plans", where)
-		}
-		if svc.ID != "" {
-			if serviceIDs[svc.ID] {
-				problem("service id %q is used twice", svc.ID)
-			}
-			serviceIDs[svc.ID] = true
-			claim("service", svc.ID)
-		}
-		if svc.Name != "" {
-			if names[svc.Name] {
-				problem("service name %q is used twice", svc.Name)
-			}
-			names[svc.Name] = true
-		}
-
+		where := entryLabel("services", "service", i, svc.Name)
+		check.service(where, svc)
 		class := classEntry{name: objectName(svc.ID), spec: classSpec(svc)}
 		classAllowed := allowed.allowsClass(&class)
 		if classAllowed {
 			out.classes = append(out.classes, class)
 		}
+		// Plan names need only be unique within their service.
 		planNames := map[string]bool{}
 		for j, plan := range svc.Plans {
-			planWhere := fmt.Sprintf("%s plans[%d]", where, j)
-			if plan.Name != "" {
-				planWhere = fmt.Sprintf("%s plan %q", where, plan.Name)
-			}
-			for _, f := range [][2]string{{"id", plan.ID}, {"name", plan.Name}, {"description", plan.Description}} {
-				if f[1] == "" {
-					problem("%s has no %s", planWhere, f[0])
-				}
-			}
-			if plan.ID != "" {
-				if other, dup := planIDs[plan.ID]; dup {
-					problem("plan id %q is used by %s and %s", plan.ID, other, planWhere)
-				}
-				planIDs[plan.ID] = planWhere
-				claim("plan", plan.ID)
-			}
-			if plan.Name != "" {
-				if planNames[plan.Name] {
-					problem("%s: plan name %q is used twice", where, plan.Name)
-				}
-				planNames[plan.Name] = true
-			}
-			if plan.MaintenanceInfo != nil && plan.MaintenanceInfo.Version == "" {
-				problem("%s has maintenance_info without a version", planWhere)
-			}
+			planWhere := where + " " + entryLabel("plans", "plan", j, plan.Name)
+			check.plan(where, planWhere, plan, planNames)
 			spec, schemaProblems := planSpec(plan, schemas)
 			for _, p := range schemaProblems {
-				problem("%s: %s", planWhere, p)
+				check.add("%s: %s", planWhere, p)
 			}
 			entry := planEntry{name: objectName(plan.ID), className: class.name, spec: spec}
 			if classAllowed && allowed.allowsPlan(&entry) {
@@ -124,7 +60,106 @@ func buildCatalog(resp *osb.CatalogResponse, allowed restrictions, schemas *sche
 			}
 		}
 	}
-	return out, problems
+	return out, check.problems
+}
+
+// catalogCheck collects a catalog's problems, and the ids and names seen so
+// far that must be unique across the whole catalog.
+type catalogCheck struct {
+	problems   []string
+	serviceIDs map[string]bool
+	names      map[string]bool   // service names
+	planIDs    map[string]string // plan id -> where it was first seen
+	objects    map[string]string // object name -> the id that has it
+}
+
+func newCatalogCheck() *catalogCheck {
+	return &catalogCheck{serviceIDs: map[string]bool{}, names: map[string]bool{}, planIDs: map[string]string{}, objects: map[string]string{}}
+}
+
+func (c *catalogCheck) add(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+}
+
+// claim records the object name an id maps to: two ids must never share
+// one, or one object would be overwritten with the other.
+func (c *catalogCheck) claim(what, id string) {
+	name := objectName(id)
+	if other, taken := c.objects[name]; taken && other != id {
+		c.add("%s id %q and %q map to the same object name %q", what, id, other, name)
+	}
+	c.objects[name] = id
+}
+
+// service checks a service's own fields; its plans are checked by plan.
+func (c *catalogCheck) service(where string, svc osb.Service) {
+	for _, field := range missingFields([][2]string{{"id", svc.ID}, {"name", svc.Name}, {"description", svc.Description}}) {
+		c.add("%s has no %s", where, field)
+	}
+	if svc.Bindable == nil {
+		c.add("%s has no bindable", where)
+	}
+	if len(svc.Plans) == 0 {
+		c.add("%s has no plans", where)
+	}
+	if svc.ID != "" {
+		if c.serviceIDs[svc.ID] {
+			c.add("service id %q is used twice", svc.ID)
+		}
+		c.serviceIDs[svc.ID] = true
+		c.claim("service", svc.ID)
+	}
+	if svc.Name != "" {
+		if c.names[svc.Name] {
+			c.add("service name %q is used twice", svc.Name)
+		}
+		c.names[svc.Name] = true
+	}
+}
+
+// plan checks a plan's fields; planNames holds the names already used in
+// the service at where.
+func (c *catalogCheck) plan(where, planWhere string, plan osb.Plan, planNames map[string]bool) {
+	for _, field := range missingFields([][2]string{{"id", plan.ID}, {"name", plan.Name}, {"description", plan.Description}}) {
+		c.add("%s has no %s", planWhere, field)
+	}
+	if plan.ID != "" {
+		if other, dup := c.planIDs[plan.ID]; dup {
+			c.add("plan id %q is used by %s and %s", plan.ID, other, planWhere)
+		}
+		c.planIDs[plan.ID] = planWhere
+		c.claim("plan", plan.ID)
+	}
+	if plan.Name != "" {
+		if planNames[plan.Name] {
+			c.add("%s: plan name %q is used twice", where, plan.Name)
+		}
+		planNames[plan.Name] = true
+	}
+	if plan.MaintenanceInfo != nil && plan.MaintenanceInfo.Version == "" {
+		c.add("%s has maintenance_info without a version", planWhere)
+	}
+}
+
+// entryLabel names a catalog entry in a problem: by its name when it has
+// one, else by its index, since a nameless entry is itself a problem.
+func entryLabel(list, one string, i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("%s[%d]", list, i)
+	}
+	return fmt.Sprintf("%s %q", one, name)
+}
+
+// missingFields returns, in order, the names of the {name, value} pairs
+// whose value is empty.
+func missingFields(fields [][2]string) []string {
+	var missing []string
+	for _, f := range fields {
+		if f[1] == "" {
+			missing = append(missing, f[0])
+		}
+	}
+	return missing
 }
 
 func classSpec(svc osb.Service) v1beta1.CommonServiceClassSpec {

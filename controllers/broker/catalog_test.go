@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -115,4 +116,86 @@ func noRestrictions(t *testing.T) restrictions {
 	r, err := parseRestrictions(nil)
 	require.NoError(t, err)
 	return r
+}
+
+func TestEntryLabel(t *testing.T) {
+	tests := map[string]struct {
+		i    int
+		name string
+		want string
+	}{
+		"named":           {i: 3, name: "db", want: `service "db"`},
+		"nameless":        {i: 3, want: "services[3]"},
+		"name is quoted":  {i: 0, name: `a "b"`, want: `service "a \"b\""`},
+		"first, nameless": {i: 0, want: "services[0]"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, entryLabel("services", "service", tc.i, tc.name))
+		})
+	}
+}
+
+func TestMissingFields(t *testing.T) {
+	tests := map[string]struct {
+		fields [][2]string
+		want   []string
+	}{
+		"none given":    {},
+		"all set":       {fields: [][2]string{{"id", "x"}, {"name", "y"}}},
+		"one missing":   {fields: [][2]string{{"id", "x"}, {"name", ""}}, want: []string{"name"}},
+		"kept in order": {fields: [][2]string{{"id", ""}, {"name", "y"}, {"description", ""}}, want: []string{"id", "description"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, missingFields(tc.fields))
+		})
+	}
+}
+
+func TestCatalogProblems(t *testing.T) {
+	const ok = `"description":"d","bindable":true`
+	tests := map[string]struct {
+		catalog string
+		want    []string
+	}{
+		"valid": {
+			catalog: `{"services":[{"id":"s","name":"s",` + ok + `,"plans":[{"id":"p","name":"p","description":"d"}]}]}`,
+		},
+		"nameless service and plan are named by index": {
+			catalog: `{"services":[{"id":"s",` + ok + `,"plans":[{"id":"p","description":"d"}]}]}`,
+			want:    []string{"services[0] has no name", "services[0] plans[0] has no name"},
+		},
+		"missing fields, bindable and plans": {
+			catalog: `{"services":[{"name":"s"}]}`,
+			want:    []string{`service "s" has no id`, `service "s" has no description`, `service "s" has no bindable`, `service "s" has no plans`},
+		},
+		"service id and name used twice": {
+			catalog: `{"services":[{"id":"s","name":"n",` + ok + `,"plans":[{"id":"p1","name":"p","description":"d"}]},` +
+				`{"id":"s","name":"n",` + ok + `,"plans":[{"id":"p2","name":"p","description":"d"}]}]}`,
+			want: []string{`service id "s" is used twice`, `service name "n" is used twice`},
+		},
+		"plan id used twice, plan name twice in a service": {
+			catalog: `{"services":[{"id":"s","name":"s",` + ok + `,"plans":[{"id":"p","name":"a","description":"d"},{"id":"p","name":"a","description":"d"}]}]}`,
+			want:    []string{`plan id "p" is used by service "s" plan "a" and service "s" plan "a"`, `service "s": plan name "a" is used twice`},
+		},
+		"plan names may repeat across services": {
+			catalog: `{"services":[{"id":"s1","name":"s1",` + ok + `,"plans":[{"id":"p1","name":"a","description":"d"}]},` +
+				`{"id":"s2","name":"s2",` + ok + `,"plans":[{"id":"p2","name":"a","description":"d"}]}]}`,
+		},
+		"maintenance_info without a version": {
+			catalog: `{"services":[{"id":"s","name":"s",` + ok + `,"plans":[{"id":"p","name":"p","description":"d","maintenance_info":{}}]}]}`,
+			want:    []string{`service "s" plan "p" has maintenance_info without a version`},
+		},
+		"two ids map to one object name": {
+			catalog: `{"services":[{"id":"A_b","name":"s",` + ok + `,"plans":[{"id":"` + objectName("A_b") + `","name":"p","description":"d"}]}]}`,
+			want:    []string{fmt.Sprintf(`plan id %q and "A_b" map to the same object name %[1]q`, objectName("A_b"))},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, problems := buildCatalog(catalogOf(t, tc.catalog), noRestrictions(t), schema.NewCache(10))
+			assert.Equal(t, tc.want, problems)
+		})
+	}
 }

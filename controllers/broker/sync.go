@@ -66,58 +66,90 @@ func (r *Reconciler) sync(ctx context.Context, broker brokerObject, desired desi
 	if err != nil {
 		return done, err
 	}
-	existingClasses := map[string]classObject{}
-	for _, c := range classes {
-		existingClasses[c.GetName()] = c
+	if err := r.applyClasses(ctx, broker, desired.classes, byName(classes), &done); err != nil {
+		return done, err
 	}
-	existingPlans := map[string]planObject{}
-	for _, p := range plans {
-		existingPlans[p.GetName()] = p
+	if err := r.applyPlans(ctx, broker, desired.plans, byName(plans), &done); err != nil {
+		return done, err
 	}
+	return done, r.retireUnwanted(ctx, wantedNames(desired), classes, plans, &done)
+}
 
-	wanted := map[string]bool{}
-	for _, want := range desired.classes {
-		wanted[want.name] = true
-		obj, exists := existingClasses[want.name]
+// applyClasses creates or updates each class in wants.
+func (r *Reconciler) applyClasses(ctx context.Context, broker brokerObject, wants []classEntry, existing map[string]classObject, done *changes) error {
+	for _, want := range wants {
+		obj, exists := existing[want.name]
 		if !exists {
 			obj = r.scope.newClass(broker)
 			obj.SetName(want.name)
 		}
 		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec)
 		set := func() { *obj.GetCommonSpec() = want.spec }
-		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, &done); err != nil {
-			return done, err
+		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
+			return err
 		}
 	}
-	for _, want := range desired.plans {
-		wanted[want.name] = true
-		obj, exists := existingPlans[want.name]
+	return nil
+}
+
+// applyPlans creates or updates each plan in wants.
+func (r *Reconciler) applyPlans(ctx context.Context, broker brokerObject, wants []planEntry, existing map[string]planObject, done *changes) error {
+	for _, want := range wants {
+		obj, exists := existing[want.name]
 		if !exists {
 			obj = r.scope.newPlan(broker)
 			obj.SetName(want.name)
 		}
 		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && obj.GetClassName() == want.className
 		set := func() { *obj.GetCommonSpec() = want.spec; obj.SetClassName(want.className) }
-		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, &done); err != nil {
-			return done, err
+		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
+// retireUnwanted retires every plan, then every class, whose name is not
+// wanted.
+func (r *Reconciler) retireUnwanted(ctx context.Context, wanted map[string]bool, classes []classObject, plans []planObject, done *changes) error {
 	for _, p := range plans {
-		if !wanted[p.GetName()] {
-			if err := r.retire(ctx, p, &p.GetCommonStatus().RemovedFromBrokerCatalog, indexPlanRef, &done); err != nil {
-				return done, err
-			}
+		if wanted[p.GetName()] {
+			continue
+		}
+		if err := r.retire(ctx, p, &p.GetCommonStatus().RemovedFromBrokerCatalog, indexPlanRef, done); err != nil {
+			return err
 		}
 	}
 	for _, c := range classes {
-		if !wanted[c.GetName()] {
-			if err := r.retire(ctx, c, &c.GetCommonStatus().RemovedFromBrokerCatalog, indexClassRef, &done); err != nil {
-				return done, err
-			}
+		if wanted[c.GetName()] {
+			continue
+		}
+		if err := r.retire(ctx, c, &c.GetCommonStatus().RemovedFromBrokerCatalog, indexClassRef, done); err != nil {
+			return err
 		}
 	}
-	return done, nil
+	return nil
+}
+
+// wantedNames is the set of object names desired holds. Classes and plans
+// share one set, so a plan whose name is also a wanted class's is kept.
+func wantedNames(desired desiredCatalog) map[string]bool {
+	wanted := make(map[string]bool, len(desired.classes)+len(desired.plans))
+	for _, c := range desired.classes {
+		wanted[c.name] = true
+	}
+	for _, p := range desired.plans {
+		wanted[p.name] = true
+	}
+	return wanted
+}
+
+func byName[T client.Object](objs []T) map[string]T {
+	m := make(map[string]T, len(objs))
+	for _, o := range objs {
+		m[o.GetName()] = o
+	}
+	return m
 }
 
 // apply creates obj, or updates it unless it is the same as wanted, and
