@@ -171,6 +171,13 @@ type ServiceBindingStatus struct {
 	// +optional
 	OrphanMitigationInProgress bool `json:"orphanMitigationInProgress,omitempty"`
 
+	// OrphanMitigationCause is the failure of the bind that orphan
+	// mitigation cleans up after, reported again once the broker confirmed
+	// the cleanup.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32768
+	OrphanMitigationCause string `json:"orphanMitigationCause,omitempty"`
+
 	// LastOperation is the operation key the broker returned for the
 	// asynchronous operation in progress.
 	// +optional

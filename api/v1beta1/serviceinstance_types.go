@@ -215,6 +215,13 @@ type ServiceInstanceStatus struct {
 	// +optional
 	OrphanMitigationInProgress bool `json:"orphanMitigationInProgress,omitempty"`
 
+	// OrphanMitigationCause is the failure of the provision that orphan
+	// mitigation cleans up after, reported again once the broker confirmed
+	// the cleanup.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32768
+	OrphanMitigationCause string `json:"orphanMitigationCause,omitempty"`
+
 	// LastOperation is the operation key the broker returned for the
 	// asynchronous operation in progress.
 	// +optional

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -21,15 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/controllers/broker"
-	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
-	"github.com/servicecatalog/service-catalog/controllers/podgate"
-	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
-	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
-	"github.com/servicecatalog/service-catalog/offering"
-	"github.com/servicecatalog/service-catalog/osb/schema"
-	catalogwebhook "github.com/servicecatalog/service-catalog/webhook"
+	"github.com/servicecatalog/service-catalog/manager"
 )
 
 // Leader election keeps a Lease in the manager's own namespace (a Role, not
@@ -89,39 +79,48 @@ func main() {
 	}
 }
 
-func newScheme() (*runtime.Scheme, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := v1beta1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	return scheme, nil
-}
-
 func run(opts options) error {
-	log := ctrl.Log.WithName("setup")
-	scheme, err := newScheme()
-	if err != nil {
-		return err
-	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
+	mgr, err := newManager(cfg, opts)
+	if err != nil {
+		return err
+	}
+	if err := addProbes(mgr, opts.webhooks); err != nil {
+		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if opts.clusterID == "" {
+		opts.clusterID = clusterID(ctx, mgr)
+	}
+	if err := manager.Setup(ctx, mgr, manager.Options{
+		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, MaxPollingDuration: opts.maxPollingDuration,
+		BrokerTimeout: opts.brokerTimeout, Webhooks: opts.webhooks,
+	}); err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("Starting manager", "leaderElection", opts.leaderElect, "metrics", opts.metricsAddr, "probes", opts.probeAddr)
+	return mgr.Start(ctx)
+}
 
+// newManager makes the manager the flags describe.
+func newManager(cfg *rest.Config, opts options) (ctrl.Manager, error) {
+	scheme, err := manager.NewScheme()
+	if err != nil {
+		return nil, err
+	}
 	metricsOpts := metricsserver.Options{BindAddress: opts.metricsAddr, SecureServing: opts.metricsSecure}
 	if opts.metricsSecure {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	leaseDuration := opts.leaseDuration
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:        scheme,
-		Metrics:       metricsOpts,
-		WebhookServer: webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
-		// Only gated pods are cached; Secrets are never read from a cache.
-		Cache:                   cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()}},
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		WebhookServer:           webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
+		Cache:                   manager.CacheOptions(),
 		HealthProbeBindAddress:  opts.probeAddr,
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        opts.leaderElectionID,
@@ -132,54 +131,22 @@ func run(opts options) error {
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
-		return fmt.Errorf("create manager: %w", err)
+		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	return mgr, nil
+}
+
+// addProbes adds liveness and readiness: ready once the webhook server
+// answers TLS, so the API server may send admission requests here.
+func addProbes(mgr ctrl.Manager, webhooks bool) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
 	readiness := healthz.Ping
-	if opts.webhooks {
-		// Ready once the webhook server answers TLS: the API server may then
-		// send admission requests here.
+	if webhooks {
 		readiness = mgr.GetWebhookServer().StartedChecker()
 	}
-	if err := mgr.AddReadyzCheck("readyz", readiness); err != nil {
-		return err
-	}
-
-	ctx := ctrl.SetupSignalHandler()
-	if opts.clusterID == "" {
-		opts.clusterID = clusterID(ctx, mgr)
-	}
-	clientOpts := brokerclient.Options{Timeout: opts.brokerTimeout}
-	if err := offering.SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
-	schemas := schema.NewCache(8192)
-	if opts.webhooks {
-		if err := catalogwebhook.Setup(mgr, schemas); err != nil {
-			return fmt.Errorf("set up webhooks: %w", err)
-		}
-	}
-	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.brokerTimeout, Schemas: schemas}); err != nil {
-		return fmt.Errorf("set up broker controllers: %w", err)
-	}
-	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
-		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, MaxPollingDuration: opts.maxPollingDuration, Client: clientOpts,
-	}); err != nil {
-		return fmt.Errorf("set up instance controller: %w", err)
-	}
-	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
-		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, Client: clientOpts,
-	}); err != nil {
-		return fmt.Errorf("set up binding controller: %w", err)
-	}
-	if err := podgate.Setup(mgr); err != nil {
-		return fmt.Errorf("set up pod gate releaser: %w", err)
-	}
-
-	log.Info("Starting manager", "leaderElection", opts.leaderElect, "metrics", opts.metricsAddr, "probes", opts.probeAddr)
-	return mgr.Start(ctx)
+	return mgr.AddReadyzCheck("readyz", readiness)
 }
 
 // clusterID is the UID of the kube-system namespace: stable for the life of

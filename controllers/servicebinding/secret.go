@@ -21,17 +21,6 @@ import (
 // LabelBinding marks the Secrets a binding owns.
 const LabelBinding = "servicecatalog.k8s.io/binding"
 
-// secretName is the credentials Secret of a binding.
-func secretName(b *v1beta1.ServiceBinding) string {
-	if b.Spec.SecretName != "" {
-		return b.Spec.SecretName
-	}
-	return b.Name
-}
-
-// envSecretName is the Secret the pod injector reads with envFrom.
-func envSecretName(b *v1beta1.ServiceBinding) string { return b.Name + "-env" }
-
 // EnvVarName turns a binding name and credential key into the variable
 // name the pod injector exposes: MYDB01_BINDING_URI for mydb01-binding/uri.
 func EnvVarName(binding, key string) string {
@@ -157,7 +146,7 @@ func (e *notOwnedError) Error() string {
 // checkSecretsFree fails when a Secret the binding would write exists and
 // is not the binding's: it is never overwritten.
 func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBinding) error {
-	for _, name := range []string{secretName(b), envSecretName(b)} {
+	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
 		var existing corev1.Secret
 		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
 		if apierrors.IsNotFound(err) {
@@ -198,7 +187,7 @@ func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding,
 
 // deleteSecrets removes the Secrets the binding owns.
 func (r *Reconciler) deleteSecrets(ctx context.Context, b *v1beta1.ServiceBinding) error {
-	for _, name := range []string{secretName(b), envSecretName(b)} {
+	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
 		var existing corev1.Secret
 		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
 		if apierrors.IsNotFound(err) {
@@ -214,4 +203,41 @@ func (r *Reconciler) deleteSecrets(ctx context.Context, b *v1beta1.ServiceBindin
 		}
 	}
 	return nil
+}
+
+// writeCredentials writes the credentials Secret and the env Secret and
+// records the key names in status.
+func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBinding, creds map[string]any) error {
+	data := credentialData(creds)
+	if err := applyTransforms(ctx, r.APIReader, b, creds, data); err != nil {
+		return err
+	}
+	env, err := envData(b.Name, data)
+	if err != nil {
+		return err
+	}
+	if err := r.writeSecret(ctx, b, b.CredentialsSecretName(), data); err != nil {
+		return err
+	}
+	if err := r.writeSecret(ctx, b, v1beta1.EnvSecretNameOf(b.Name), env); err != nil {
+		return err
+	}
+	// Key names only, never values.
+	b.Status.SecretKeys = sortedKeys(data)
+	b.Status.EnvSecretName = v1beta1.EnvSecretNameOf(b.Name)
+	return nil
+}
+
+// secretsMissing reports whether a Secret of a bound binding is gone.
+func (r *Reconciler) secretsMissing(ctx context.Context, b *v1beta1.ServiceBinding) (bool, error) {
+	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &corev1.Secret{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }

@@ -2,34 +2,33 @@
 // updates and deprovisions them at their broker, polls asynchronous
 // operations, and cleans up after failures exactly where the OSB spec's
 // orphan mitigation table says to.
+//
+// A reconcile reads: get the instance, make its scope (status snapshot,
+// offering and broker client loaded once), run one phase, write the status
+// once (deferred). The only other status write is the claim right before a
+// broker request. Phases do the I/O; status.go decides, in pure functions,
+// what each answer means for status and conditions.
 package serviceinstance
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/google/uuid"
-
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
-	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -48,11 +47,11 @@ const (
 
 // Indexes of instances.
 const (
-	// indexParametersFrom indexes instances by the Secrets they read.
-	indexParametersFrom = "spec.parametersFrom.secretKeyRef.name"
-	// indexUnresolved marks instances whose plan is not resolved yet, so a
+	// IndexParametersFrom indexes instances by the Secrets they read.
+	IndexParametersFrom = "spec.parametersFrom.secretKeyRef.name"
+	// IndexUnresolved marks instances whose plan is not resolved yet, so a
 	// plan arriving with a catalog wakes them at once.
-	indexUnresolved = "unresolved"
+	IndexUnresolved = "unresolved"
 )
 
 // Options configure the instance controller.
@@ -81,40 +80,52 @@ type Reconciler struct {
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	Options
-	// Now tells the time; tests may replace it.
+	// Now tells the time; tests replace it with a fake clock.
 	Now func() time.Time
 
 	polls osb.PollSchedule
 }
 
-// Setup registers the controller and its indexes.
-func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+// NewReconciler fills the defaults of opts.
+func NewReconciler(c client.Client, apiReader client.Reader, recorder events.EventRecorder, opts Options) *Reconciler {
 	if opts.MaxPollInterval == 0 {
 		opts.MaxPollInterval = time.Minute
 	}
 	if opts.MaxPollingDuration == 0 {
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
-	r := &Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("service-catalog"), Options: opts, Now: time.Now}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1beta1.ServiceInstance{}, indexParametersFrom, func(o client.Object) []string {
-		var names []string
-		for _, p := range o.(*v1beta1.ServiceInstance).Spec.ParametersFrom {
-			if p.SecretKeyRef != nil {
-				names = append(names, p.SecretKeyRef.Name)
+	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
+}
+
+// Indexes are the field indexes of instances the controller lists by.
+// Tests with a fake client register the same.
+func Indexes() map[string]client.IndexerFunc {
+	return map[string]client.IndexerFunc{
+		IndexParametersFrom: func(o client.Object) []string {
+			var names []string
+			for _, p := range o.(*v1beta1.ServiceInstance).Spec.ParametersFrom {
+				if p.SecretKeyRef != nil {
+					names = append(names, p.SecretKeyRef.Name)
+				}
 			}
-		}
-		return names
-	}); err != nil {
-		return err
+			return names
+		},
+		IndexUnresolved: func(o client.Object) []string {
+			if !o.(*v1beta1.ServiceInstance).Spec.Resolved() {
+				return []string{"true"}
+			}
+			return nil
+		},
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1beta1.ServiceInstance{}, indexUnresolved, func(o client.Object) []string {
-		spec := o.(*v1beta1.ServiceInstance).Spec
-		if spec.ClusterServicePlanRef == nil && spec.ServicePlanRef == nil {
-			return []string{"true"}
+}
+
+// Setup registers the controller and its indexes.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	r := NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("service-catalog"), opts)
+	for field, extract := range Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &v1beta1.ServiceInstance{}, field, extract); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	// Secrets are watched by metadata only: their content never enters the
 	// cache; a change of resourceVersion is enough to re-read them.
@@ -122,13 +133,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.ServiceInstance{}, builder.WithPredicates(status.SpecOrIntentChanged())).
-		Watches(&v1beta1.ServiceBinding{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			b := o.(*v1beta1.ServiceBinding)
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.InstanceRef.Name}}}
-		}), builder.WithPredicates(predicate.Funcs{
-			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(event.UpdateEvent) bool { return false },
-		})).
+		Watches(&v1beta1.ServiceBinding{}, handler.EnqueueRequestsFromMapFunc(instanceOfBinding), builder.WithPredicates(deletedOnly)).
 		WatchesMetadata(secretMeta, handler.EnqueueRequestsFromMapFunc(r.instancesReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
@@ -144,11 +149,31 @@ var createdOnly = predicate.Funcs{
 	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
+// deletedOnly passes deletions: a deleted binding is what a deleting
+// instance waits for.
+var deletedOnly = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(event.UpdateEvent) bool { return false },
+}
+
+func instanceOfBinding(_ context.Context, o client.Object) []reconcile.Request {
+	b := o.(*v1beta1.ServiceBinding)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.InstanceRef.Name}}}
+}
+
 // unresolvedInstances lists the instances still waiting for their plan, in
 // the plan's namespace (all namespaces for a cluster plan).
 func (r *Reconciler) unresolvedInstances(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.instancesMatching(ctx, o.GetNamespace(), IndexUnresolved, "true")
+}
+
+func (r *Reconciler) instancesReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.instancesMatching(ctx, o.GetNamespace(), IndexParametersFrom, o.GetName())
+}
+
+func (r *Reconciler) instancesMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {
 	var list v1beta1.ServiceInstanceList
-	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexUnresolved: "true"}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))
@@ -158,142 +183,64 @@ func (r *Reconciler) unresolvedInstances(ctx context.Context, o client.Object) [
 	return out
 }
 
-func (r *Reconciler) instancesReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	var list v1beta1.ServiceInstanceList
-	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexParametersFrom: o.GetName()}); err != nil {
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, inst := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&inst)})
-	}
-	return out
-}
-
 // Reconcile moves one instance one step towards its spec.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	inst := &v1beta1.ServiceInstance{}
 	if err := r.Client.Get(ctx, req.NamespacedName, inst); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	s := r.newScope(ctx, inst)
+	defer func() {
+		if err := s.save(ctx); err != nil {
+			reterr = kerrors.NewAggregate([]error{reterr, err})
+		}
+	}()
 	if !inst.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, inst)
+		return r.reconcileDelete(ctx, s)
 	}
-	if !controllerutil.ContainsFinalizer(inst, Finalizer) || inst.Spec.ExternalID == "" {
-		// The admission webhook defaults externalID; without it, do it here,
-		// before anything reaches the broker.
-		controllerutil.AddFinalizer(inst, Finalizer)
-		if inst.Spec.ExternalID == "" {
-			inst.Spec.ExternalID = uuid.NewString()
-		}
-		if err := r.Client.Update(ctx, inst); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	status := &inst.Status
+	return r.reconcileNormal(ctx, s)
+}
+
+// reconcileNormal picks the phase of an instance that is not being deleted.
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
+	st := &s.inst.Status
 	switch {
-	case status.AsyncOpInProgress:
-		return r.poll(ctx, inst)
-	case status.OrphanMitigationInProgress:
-		return r.mitigateOrphan(ctx, inst)
-	case isFailed(inst) && status.ObservedGeneration == inst.Generation:
+	case st.AsyncOpInProgress:
+		return r.poll(ctx, s)
+	case st.OrphanMitigationInProgress:
+		return r.deprovision(ctx, s)
+	case status.IsFailed(s.inst) && st.ObservedGeneration == s.inst.Generation:
 		// The broker refused this spec for good; a spec change (or a raised
 		// updateRequests) tries again.
 		return ctrl.Result{}, nil
 	}
-
-	off, result, err := r.resolve(ctx, inst)
-	if off == nil {
-		return result, err
+	if res, err := r.resolve(ctx, s); s.off == nil {
+		return res, err
 	}
-	if status.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
-		return r.provision(ctx, inst, off)
+	if err := r.ensureSpec(ctx, s); err != nil {
+		return ctrl.Result{}, err
 	}
-	return r.updateIfNeeded(ctx, inst, off)
+	st.UserSpecifiedClassName, st.UserSpecifiedPlanName = s.inst.Spec.UserClassName(), s.inst.Spec.UserPlanName()
+	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
+		return r.provision(ctx, s)
+	}
+	return r.updateIfNeeded(ctx, s)
 }
 
-// resolve finds the instance's class and plan and records them in spec and
-// status. A nil offering means the reconcile ends with result and err.
-func (r *Reconciler) resolve(ctx context.Context, inst *v1beta1.ServiceInstance) (*offering.Offering, ctrl.Result, error) {
-	off, err := offering.Resolve(ctx, r.Client, inst)
-	var notFound *offering.NotFoundError
-	if errors.As(err, &notFound) {
-		reason := v1beta1.ReasonReferencesNonexistentClass
-		if notFound.Plan {
-			reason = v1beta1.ReasonReferencesNonexistentPlan
-		}
-		// Catalogs arrive on their own schedule: look again soon.
-		return nil, ctrl.Result{RequeueAfter: 15 * time.Second}, r.setReady(ctx, inst, metav1.ConditionFalse, reason, notFound.Message)
+// follow does what a decision in status.go asks for next.
+func (r *Reconciler) follow(ctx context.Context, s *scope, n next, err error) (ctrl.Result, error) {
+	switch n {
+	case pollLater:
+		return ctrl.Result{RequeueAfter: r.pollInterval(0, s.inst.Status.OperationStartTime)}, nil
+	case mitigate:
+		s.log.Info("Starting orphan mitigation", "instanceID", s.inst.Spec.ExternalID)
+		return r.deprovision(ctx, s)
+	case deprovisioned:
+		return r.finishDeprovision(ctx, s)
+	case retry:
+		return ctrl.Result{}, err
 	}
-	if err != nil {
-		return nil, ctrl.Result{}, err
-	}
-	if changed := setResolvedRefs(inst, off); changed {
-		if err := r.Client.Update(ctx, inst); err != nil {
-			return nil, ctrl.Result{}, err
-		}
-	}
-	return off, ctrl.Result{}, nil
-}
-
-// setResolvedRefs writes the resolved class and plan into spec.
-func setResolvedRefs(inst *v1beta1.ServiceInstance, off *offering.Offering) bool {
-	spec := &inst.Spec
-	before := []any{spec.ClusterServiceClassRef, spec.ClusterServicePlanRef, spec.ServiceClassRef, spec.ServicePlanRef}
-	if off.Cluster {
-		spec.ClusterServiceClassRef = &v1beta1.ClusterObjectReference{Name: off.ClassName}
-		spec.ClusterServicePlanRef = &v1beta1.ClusterObjectReference{Name: off.PlanName}
-		spec.ServiceClassRef, spec.ServicePlanRef = nil, nil
-	} else {
-		spec.ServiceClassRef = &v1beta1.LocalObjectReference{Name: off.ClassName}
-		spec.ServicePlanRef = &v1beta1.LocalObjectReference{Name: off.PlanName}
-		spec.ClusterServiceClassRef, spec.ClusterServicePlanRef = nil, nil
-	}
-	after := []any{spec.ClusterServiceClassRef, spec.ClusterServicePlanRef, spec.ServiceClassRef, spec.ServicePlanRef}
-	for i := range before {
-		if !equalRef(before[i], after[i]) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalRef(a, b any) bool {
-	switch x := a.(type) {
-	case *v1beta1.ClusterObjectReference:
-		y := b.(*v1beta1.ClusterObjectReference)
-		return (x == nil) == (y == nil) && (x == nil || *x == *y)
-	case *v1beta1.LocalObjectReference:
-		y := b.(*v1beta1.LocalObjectReference)
-		return (x == nil) == (y == nil) && (x == nil || *x == *y)
-	}
-	return false
-}
-
-// client returns an OSB client for the instance's broker.
-func (r *Reconciler) osbClient(ctx context.Context, inst *v1beta1.ServiceInstance, off *offering.Offering) (*osb.Client, error) {
-	broker, err := brokerclient.GetBroker(ctx, r.Client, off, inst.Namespace)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &brokerError{"the broker " + off.BrokerName + " of this instance's class does not exist"}
-		}
-		return nil, err
-	}
-	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, r.Options.Client)
-	if err != nil {
-		return nil, &brokerError{err.Error()}
-	}
-	return osb.New(cfg)
-}
-
-// brokerError is a problem reaching the broker that the user or operator
-// must fix; it is reported, then retried with backoff.
-type brokerError struct{ msg string }
-
-func (e *brokerError) Error() string { return e.msg }
-
-func (r *Reconciler) context(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {
-	return osb.NewKubernetesContext(r.ClusterID, inst.Namespace, inst.Name)
+	return ctrl.Result{}, nil
 }
 
 // pollInterval is how long to wait before the next last_operation poll.
@@ -305,6 +252,6 @@ func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time
 	return osb.PollInterval(retryAfter, elapsed, r.MaxPollInterval)
 }
 
-func isFailed(inst *v1beta1.ServiceInstance) bool {
-	return meta.IsStatusConditionTrue(inst.Status.Conditions, v1beta1.ConditionFailed)
+func (r *Reconciler) kubernetesContext(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {
+	return osb.NewKubernetesContext(r.ClusterID, inst.Namespace, inst.Name)
 }

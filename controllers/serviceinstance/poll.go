@@ -2,6 +2,7 @@ package serviceinstance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
@@ -17,65 +19,92 @@ import (
 // poll asks the broker how the asynchronous operation in progress is doing.
 // It runs after a restart too: the operation key is in status, so polling
 // resumes and nothing is sent twice.
-func (r *Reconciler) poll(ctx context.Context, inst *v1beta1.ServiceInstance) (ctrl.Result, error) {
-	status := &inst.Status
+func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
+	inst := s.inst
 	key := client.ObjectKeyFromObject(inst)
 	if wait := r.polls.Wait(key, r.Now()); wait > 0 {
 		// Another event woke the instance up early: the broker's
 		// Retry-After (or the backoff) still stands.
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	off, err := offering.Resolve(ctx, r.Client, inst)
+	off, err := r.offering(ctx, s)
+	var notFound *offering.NotFoundError
+	if errors.As(err, &notFound) {
+		unresolved(inst, notFound)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	limit := r.MaxPollingDuration
-	if off.Plan.MaximumPollingDuration != nil && *off.Plan.MaximumPollingDuration > 0 {
-		limit = time.Duration(*off.Plan.MaximumPollingDuration) * time.Second
-	}
-	if status.OperationStartTime != nil && r.Now().Sub(status.OperationStartTime.Time) > limit {
+	if limit := r.pollingLimit(off); inst.Status.OperationStartTime != nil && r.Now().Sub(inst.Status.OperationStartTime.Time) > limit {
 		// The spec: once the maximum polling duration is reached, the
 		// operation MUST be considered failed.
-		return r.operationEnded(ctx, inst, osb.StateFailed, fmt.Sprintf("the broker did not finish within the maximum polling duration of %s", limit), nil)
+		n, err := operationEnded(inst, osb.StateFailed, fmt.Sprintf("the broker did not finish within the maximum polling duration of %s", limit), nil)
+		return r.follow(ctx, s, n, err)
 	}
-	c, err := r.osbClient(ctx, inst, off)
+	c, err := r.brokerClient(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	req := &osb.LastOperationRequest{InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: planID(status.InProgressProperties)}
-	if req.PlanID == "" {
-		req.PlanID = planID(status.ExternalProperties)
-	}
-	if status.LastOperation != nil {
-		req.Operation = *status.LastOperation
+	req := &osb.LastOperationRequest{InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: sentPlanID(inst)}
+	if inst.Status.LastOperation != nil {
+		req.Operation = *inst.Status.LastOperation
 	}
 	resp, err := c.PollLastOperation(ctx, req)
+	n, err := pollAnswered(inst, resp, err)
+	if n == pollLater && err == nil && resp != nil {
+		wait := r.pollInterval(resp.RetryAfter, inst.Status.OperationStartTime)
+		r.polls.Set(key, r.Now().Add(wait))
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	r.polls.Forget(key)
+	if n != pollLater {
+		logAnswer(s, "last_operation", n, err)
+	}
+	return r.follow(ctx, s, n, err)
+}
+
+// pollingLimit is the plan's maximum_polling_duration, else the default.
+func (r *Reconciler) pollingLimit(off *offering.Offering) time.Duration {
+	if off.Plan.MaximumPollingDuration != nil && *off.Plan.MaximumPollingDuration > 0 {
+		return time.Duration(*off.Plan.MaximumPollingDuration) * time.Second
+	}
+	return r.MaxPollingDuration
+}
+
+// pollAnswered records the broker's answer to a last_operation poll.
+func pollAnswered(inst *v1beta1.ServiceInstance, resp *osb.LastOperationResponse, err error) (next, error) {
+	op := inst.Status.CurrentOperation
 	switch {
-	case osb.IsGone(err) && status.CurrentOperation == v1beta1.ServiceInstanceOperationDeprovision:
+	case osb.IsGone(err) && op == v1beta1.ServiceInstanceOperationDeprovision:
 		// 410 during a deprovision means it is done.
-		return r.operationEnded(ctx, inst, osb.StateSucceeded, "", nil)
+		return operationEnded(inst, osb.StateSucceeded, "", nil)
 	case osb.IsGone(err):
-		return r.operationEnded(ctx, inst, osb.StateFailed, "the broker no longer knows the instance (410 Gone)", nil)
+		return operationEnded(inst, osb.StateFailed, "the broker no longer knows the instance (410 Gone)", nil)
 	case err != nil:
 		// Polling itself failed: keep polling, say so.
-		return ctrl.Result{RequeueAfter: r.pollInterval(0, status.OperationStartTime)},
-			r.setReady(ctx, inst, metav1.ConditionFalse, reasonFor(status.CurrentOperation, false), "polling the broker failed: "+err.Error()+"; retrying")
+		inProgress(inst, "polling the broker failed: "+err.Error()+"; retrying")
+		return pollLater, nil
 	case resp.State == osb.StateInProgress:
 		msg := "The broker is working on it asynchronously"
 		if resp.Description != "" {
 			msg += ": " + resp.Description
 		}
-		if !status.OrphanMitigationInProgress {
-			if err := r.setReady(ctx, inst, metav1.ConditionFalse, reasonFor(status.CurrentOperation, false), msg); err != nil {
-				return ctrl.Result{}, err
-			}
+		if !inst.Status.OrphanMitigationInProgress {
+			inProgress(inst, msg)
 		}
-		next := r.pollInterval(resp.RetryAfter, status.OperationStartTime)
-		r.polls.Set(key, r.Now().Add(next))
-		return ctrl.Result{RequeueAfter: next}, nil
+		return pollLater, nil
 	}
-	r.polls.Forget(key)
-	return r.operationEnded(ctx, inst, resp.State, resp.Description, resp)
+	return operationEnded(inst, resp.State, resp.Description, resp)
+}
+
+// inProgress reports an operation still running, on the OrphanMitigation
+// condition while that runs, else on Ready.
+func inProgress(inst *v1beta1.ServiceInstance, msg string) {
+	if inst.Status.OrphanMitigationInProgress {
+		status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation, msg)
+		return
+	}
+	setReady(inst, metav1.ConditionFalse, reasonFor(inst.Status.CurrentOperation, false), msg)
 }
 
 // reasonFor is the Ready reason of an operation in progress or failed.
@@ -95,48 +124,39 @@ func reasonFor(op v1beta1.ServiceInstanceOperation, failed bool) string {
 	return v1beta1.ReasonDeprovisioning
 }
 
+// operationNames name operations in messages.
+var operationNames = map[v1beta1.ServiceInstanceOperation]string{
+	v1beta1.ServiceInstanceOperationProvision: "provision", v1beta1.ServiceInstanceOperationUpdate: "update", v1beta1.ServiceInstanceOperationDeprovision: "deprovision",
+}
+
 // operationEnded records the end of an asynchronous operation.
-func (r *Reconciler) operationEnded(ctx context.Context, inst *v1beta1.ServiceInstance, state osb.State, description string, resp *osb.LastOperationResponse) (ctrl.Result, error) {
-	before := *inst.Status.DeepCopy()
-	status := &inst.Status
-	op := status.CurrentOperation
-	status.AsyncOpInProgress = false
-	status.LastOperation = nil
-	failure := fmt.Sprintf("%s failed", map[v1beta1.ServiceInstanceOperation]string{
-		v1beta1.ServiceInstanceOperationProvision: "provision", v1beta1.ServiceInstanceOperationUpdate: "update", v1beta1.ServiceInstanceOperationDeprovision: "deprovision",
-	}[op])
+func operationEnded(inst *v1beta1.ServiceInstance, state osb.State, description string, resp *osb.LastOperationResponse) (next, error) {
+	op := inst.Status.CurrentOperation
+	inst.Status.AsyncOpInProgress = false
+	inst.Status.LastOperation = nil
+	failure := operationNames[op] + " failed"
 	if description != "" {
 		failure += ": " + description
 	}
-
+	succeeded := state == osb.StateSucceeded
 	switch {
-	case op == v1beta1.ServiceInstanceOperationProvision && state == osb.StateSucceeded:
-		r.provisioned(inst)
+	case op == v1beta1.ServiceInstanceOperationProvision && succeeded:
+		provisioned(inst)
 	case op == v1beta1.ServiceInstanceOperationProvision:
 		// A failed asynchronous provision may leave something behind.
-		r.startOrphanMitigation(inst, failure)
-		return ctrl.Result{Requeue: true}, r.saveStatus(ctx, inst, before)
-	case op == v1beta1.ServiceInstanceOperationUpdate && state == osb.StateSucceeded:
-		r.updated(inst)
+		startOrphanMitigation(inst, failure)
+		return mitigate, nil
+	case op == v1beta1.ServiceInstanceOperationUpdate && succeeded:
+		updated(inst)
 	case op == v1beta1.ServiceInstanceOperationUpdate:
-		r.updateFailed(inst, failure, resp)
-	case state == osb.StateSucceeded:
-		return r.deprovisioned(ctx, inst, before)
+		updateFailed(inst, failure, resp)
+	case succeeded:
+		return deprovisioned, nil
 	default:
-		// A failed deprovision is tried again, never left stuck.
-		status.DeprovisionStatus = v1beta1.DeprovisionStatusFailed
-		clearOperation(inst)
-		if status.OrphanMitigationInProgress {
-			setCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation, failure+"; retrying")
-		} else {
-			setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionCallFailed, failure+
-				fmt.Sprintf("; retrying. If the broker is gone for good, annotate the instance with %s=true", AnnotationAbandon))
-		}
-		if err := r.saveStatus(ctx, inst, before); err != nil {
-			return ctrl.Result{}, err
-		}
-		// The queue's backoff spaces the retries.
-		return ctrl.Result{}, fmt.Errorf("deprovision of instance %s failed at the broker; retrying", inst.Spec.ExternalID)
+		// A failed deprovision is tried again, never left stuck; the
+		// queue's backoff spaces the retries.
+		deprovisionFailed(inst, failure)
+		return retry, fmt.Errorf("deprovision of instance %s failed at the broker; retrying", inst.Spec.ExternalID)
 	}
-	return ctrl.Result{}, r.saveStatus(ctx, inst, before)
+	return done, nil
 }

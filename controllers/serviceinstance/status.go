@@ -1,60 +1,217 @@
 package serviceinstance
 
 import (
-	"context"
+	"fmt"
+	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
 )
 
-func setCondition(inst *v1beta1.ServiceInstance, condType string, s metav1.ConditionStatus, reason, message string) {
-	status.SetCondition(inst, condType, s, reason, message)
-}
+// The functions of this file decide what an answer means for an instance's
+// status and conditions. They do no I/O, so tests call them directly.
 
-// setReady sets Ready and, when Ready is True, clears Failed.
+// Reasons this package adds to those of the API.
+const (
+	reasonErrorWithParameters = "ErrorWithParameters"
+	reasonErrorWithBroker     = "ErrorWithBroker"
+	reasonRemovedPlan         = "ReferencesRemovedServicePlan"
+)
+
+// cleanupSuffix ends the Ready message while orphan mitigation runs.
+const cleanupSuffix = "; cleaning up at the broker (orphan mitigation)"
+
+// next is what a reconcile does after a decision.
+type next int
+
+const (
+	// done: nothing more until something changes.
+	done next = iota
+	// pollLater: poll last_operation after the poll interval.
+	pollLater
+	// mitigate: deprovision at once, for orphan mitigation.
+	mitigate
+	// deprovisioned: the broker confirmed a deprovision.
+	deprovisioned
+	// retry: return the error, so the queue backs off.
+	retry
+)
+
 func setReady(inst *v1beta1.ServiceInstance, s metav1.ConditionStatus, reason, message string) {
-	setCondition(inst, v1beta1.ConditionReady, s, reason, message)
-	if s == metav1.ConditionTrue {
-		meta.RemoveStatusCondition(&inst.Status.Conditions, v1beta1.ConditionFailed)
-	}
+	status.SetReady(inst, s, reason, message)
 }
 
 func setFailed(inst *v1beta1.ServiceInstance, reason, message string) {
 	status.SetFailed(inst, reason, message)
 }
 
-// setReady writes the Ready condition alone, when it changed.
-func (r *Reconciler) setReady(ctx context.Context, inst *v1beta1.ServiceInstance, s metav1.ConditionStatus, reason, message string) error {
-	before := *inst.Status.DeepCopy()
-	setReady(inst, s, reason, message)
-	return r.saveStatus(ctx, inst, before)
-}
-
-func (r *Reconciler) statusWriter() status.Writer {
-	return status.Writer{Client: r.Client, Recorder: r.Recorder, Warning: func(ready *metav1.Condition) bool {
-		return ready.Status == metav1.ConditionFalse && isWarning(ready.Reason)
-	}}
-}
-
-// saveStatus writes the status when it differs from before.
-func (r *Reconciler) saveStatus(ctx context.Context, inst *v1beta1.ServiceInstance, before v1beta1.ServiceInstanceStatus) error {
-	return r.statusWriter().Save(ctx, inst, !equality.Semantic.DeepEqual(before, inst.Status), before.Conditions)
-}
-
-// claim writes the status even when unchanged, right before a request to
-// the broker (see status.Writer.Claim).
-func (r *Reconciler) claim(ctx context.Context, inst *v1beta1.ServiceInstance, before v1beta1.ServiceInstanceStatus) error {
-	return r.statusWriter().Claim(ctx, inst, !equality.Semantic.DeepEqual(before, inst.Status), before.Conditions)
-}
-
+// isWarning says which Ready reasons are reported as Warning events.
 func isWarning(reason string) bool {
 	switch reason {
 	case v1beta1.ReasonProvisioning, v1beta1.ReasonUpdatingInstance, v1beta1.ReasonDeprovisioning, v1beta1.ReasonWaitingForBindings:
 		return false
 	}
 	return true
+}
+
+// unresolved records that the class or plan the instance names does not exist.
+func unresolved(inst *v1beta1.ServiceInstance, notFound *offering.NotFoundError) {
+	reason := v1beta1.ReasonReferencesNonexistentClass
+	if notFound.Plan {
+		reason = v1beta1.ReasonReferencesNonexistentPlan
+	}
+	setReady(inst, metav1.ConditionFalse, reason, notFound.Message)
+}
+
+// properties records what a request sends, for status.
+func properties(off *offering.Offering, params parameters.Set, user *v1beta1.UserInfo) *v1beta1.PropertiesState {
+	p := &v1beta1.PropertiesState{Parameters: params.ForStatus(), ParameterChecksum: params.Checksum(), UserInfo: user.DeepCopy()}
+	if off.Cluster {
+		p.ClusterServicePlanExternalName, p.ClusterServicePlanExternalID = off.Plan.ExternalName, off.Plan.ExternalID
+	} else {
+		p.ServicePlanExternalName, p.ServicePlanExternalID = off.Plan.ExternalName, off.Plan.ExternalID
+	}
+	if off.Plan.MaintenanceInfo != nil {
+		p.MaintenanceInfoVersion = off.Plan.MaintenanceInfo.Version
+	}
+	return p
+}
+
+func planID(p *v1beta1.PropertiesState) string {
+	if p == nil {
+		return ""
+	}
+	if p.ClusterServicePlanExternalID != "" {
+		return p.ClusterServicePlanExternalID
+	}
+	return p.ServicePlanExternalID
+}
+
+// sentPlanID is the plan the broker knows the instance by: the one in
+// flight, else the one last accepted.
+func sentPlanID(inst *v1beta1.ServiceInstance) string {
+	if id := planID(inst.Status.InProgressProperties); id != "" {
+		return id
+	}
+	return planID(inst.Status.ExternalProperties)
+}
+
+// beginOperation records the operation about to be sent.
+func beginOperation(inst *v1beta1.ServiceInstance, op v1beta1.ServiceInstanceOperation, now time.Time) {
+	st := &inst.Status
+	st.CurrentOperation = op
+	if st.OperationStartTime == nil {
+		start := metav1.NewTime(now)
+		st.OperationStartTime = &start
+	}
+}
+
+// beginProvision records the attempt before it is sent: after a crash the
+// status says a deprovision may be owed, and what was sent.
+func beginProvision(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set, now time.Time) {
+	beginOperation(inst, v1beta1.ServiceInstanceOperationProvision, now)
+	inst.Status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
+	inst.Status.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisioning,
+		fmt.Sprintf("The broker is provisioning plan %q of class %q", off.Plan.ExternalName, off.Class.ExternalName))
+}
+
+// removedPlan refuses to provision a plan the catalog no longer offers.
+func removedPlan(inst *v1beta1.ServiceInstance, off *offering.Offering) {
+	setFailed(inst, reasonRemovedPlan, fmt.Sprintf("plan %q of class %q was removed from the broker's catalog; choose another plan", off.Plan.ExternalName, off.Class.ExternalName))
+}
+
+// asyncStarted records an operation the broker runs asynchronously.
+func asyncStarted(inst *v1beta1.ServiceInstance, operation string) next {
+	inst.Status.AsyncOpInProgress = true
+	inst.Status.LastOperation = &operation
+	return pollLater
+}
+
+// provisionAnswered records the broker's answer to a provision request.
+func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error) (next, error) {
+	if err == nil {
+		setDashboard(inst, resp.DashboardURL)
+		if resp.Async {
+			setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisioning, "The broker is provisioning the instance asynchronously")
+			return asyncStarted(inst, resp.Operation), nil
+		}
+		provisioned(inst)
+		return done, nil
+	}
+	msg := "provision failed: " + err.Error()
+	switch osb.OutcomeOf(err) {
+	case osb.Retriable:
+		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisionCallFailed, msg+"; retrying")
+		return retry, err
+	case osb.Uncertain:
+		// The broker may hold an instance the cluster would not know about:
+		// delete it before anything else (spec: Orphan Mitigation).
+		startOrphanMitigation(inst, msg)
+		return mitigate, nil
+	}
+	clearOperation(inst)
+	inst.Status.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
+	setFailed(inst, v1beta1.ReasonProvisionCallFailed, msg+". Fix the spec, or raise spec.updateRequests to try again")
+	return done, nil
+}
+
+func setDashboard(inst *v1beta1.ServiceInstance, url string) {
+	if url != "" {
+		inst.Status.DashboardURL = &url
+	}
+}
+
+// provisioned records a finished provision.
+func provisioned(inst *v1beta1.ServiceInstance) {
+	st := &inst.Status
+	st.ProvisionStatus = v1beta1.ProvisionStatusProvisioned
+	st.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
+	st.ExternalProperties = st.InProgressProperties
+	clearOperation(inst)
+	st.ObservedGeneration = inst.Generation
+	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonProvisionedSuccessfully, "The instance was provisioned successfully")
+}
+
+// clearOperation forgets the finished operation.
+func clearOperation(inst *v1beta1.ServiceInstance) {
+	st := &inst.Status
+	st.CurrentOperation = ""
+	st.OperationStartTime = nil
+	st.InProgressProperties = nil
+	st.AsyncOpInProgress = false
+	st.LastOperation = nil
+}
+
+// startOrphanMitigation marks the instance for cleanup at the broker after
+// a provision whose outcome is unknown or failed.
+func startOrphanMitigation(inst *v1beta1.ServiceInstance, failure string) {
+	st := &inst.Status
+	st.OrphanMitigationInProgress = true
+	st.OrphanMitigationCause = failure
+	st.AsyncOpInProgress = false
+	st.LastOperation = nil
+	st.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
+	status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation,
+		"deprovisioning whatever the broker may have created after: "+failure)
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisionCallFailed, failure+cleanupSuffix)
+}
+
+// orphanMitigated records the end of orphan mitigation: the provision
+// failed, and the broker holds nothing of it.
+func orphanMitigated(inst *v1beta1.ServiceInstance) {
+	st := &inst.Status
+	failure := st.OrphanMitigationCause
+	st.OrphanMitigationInProgress = false
+	st.OrphanMitigationCause = ""
+	st.ProvisionStatus = v1beta1.ProvisionStatusNotProvisioned
+	st.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
+	clearOperation(inst)
+	status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed provision")
+	setFailed(inst, v1beta1.ReasonProvisionCallFailed, failure+"; the broker's partial instance was removed. Raise spec.updateRequests to try again")
 }

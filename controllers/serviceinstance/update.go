@@ -11,97 +11,115 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
 )
 
 // updateIfNeeded sends an update when the plan, the parameters (inline or
 // from Secrets), the maintenance version or updateRequests changed since the
 // broker last accepted the instance.
-func (r *Reconciler) updateIfNeeded(ctx context.Context, inst *v1beta1.ServiceInstance, off *offering.Offering) (ctrl.Result, error) {
-	params, c, result, err := r.prepare(ctx, inst, off)
+func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result, error) {
+	inst, off := s.inst, s.off
+	params, c, err := r.prepare(ctx, s)
 	if c == nil {
-		return result, err
+		return ctrl.Result{}, err
 	}
-	status := &inst.Status
-	current := status.ExternalProperties
-	planChanged := planID(current) != off.Plan.ExternalID
-	changedParams := params.ChangedSince(current)
-	resend := status.ObservedGeneration < inst.Generation && !planChanged && changedParams == nil
-	upgrade := off.Plan.MaintenanceInfo != nil && (current == nil || current.MaintenanceInfoVersion != off.Plan.MaintenanceInfo.Version)
-
-	before := *status.DeepCopy()
-	status.UserSpecifiedClassName, status.UserSpecifiedPlanName = inst.Spec.UserClassName(), inst.Spec.UserPlanName()
-	if !planChanged && changedParams == nil && !resend && !upgrade {
-		status.ObservedGeneration = inst.Generation
-		return ctrl.Result{}, r.saveStatus(ctx, inst, before)
-	}
-	if planChanged && !off.PlanUpdatable() {
+	change := changeOf(inst, off, params)
+	switch {
+	case !change.needed():
+		inst.Status.ObservedGeneration = inst.Generation
+		return ctrl.Result{}, nil
+	case change.planChanged && !off.PlanUpdatable():
 		setFailed(inst, v1beta1.ReasonUpdateInstanceCallFailed, fmt.Sprintf("plan %q cannot be changed to or from; the instance keeps its plan", off.Plan.ExternalName))
-		return ctrl.Result{}, r.saveStatus(ctx, inst, before)
+		return ctrl.Result{}, nil
 	}
+	req := change.request(inst, off, params)
+	req.Context, req.Identity = r.kubernetesContext(inst), brokerclient.Identity(inst.Spec.UserInfo)
+	beginOperation(inst, v1beta1.ServiceInstanceOperationUpdate, r.Now())
+	inst.Status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdatingInstance, "The broker is updating the instance")
+	if err := s.claim(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	s.log.Info("Sending update request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "planChanged", change.planChanged, "upgrade", change.upgrade)
+	resp, err := c.UpdateInstance(ctx, req)
+	n, err := updateAnswered(inst, resp, err)
+	logAnswer(s, "update", n, err)
+	return r.follow(ctx, s, n, err)
+}
 
+// change is what differs between the spec and what the broker last accepted.
+type change struct {
+	planChanged bool
+	// params are the parameters added or changed, nil when none.
+	params map[string]any
+	// resend: a new generation (updateRequests) without other changes
+	// sends every parameter again.
+	resend bool
+	// upgrade: the plan's maintenance version moved.
+	upgrade bool
+}
+
+func changeOf(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set) change {
+	current := inst.Status.ExternalProperties
+	c := change{planChanged: planID(current) != off.Plan.ExternalID, params: params.ChangedSince(current)}
+	c.resend = inst.Status.ObservedGeneration < inst.Generation && !c.planChanged && c.params == nil
+	c.upgrade = off.Plan.MaintenanceInfo != nil && (current == nil || current.MaintenanceInfoVersion != off.Plan.MaintenanceInfo.Version)
+	return c
+}
+
+func (c change) needed() bool { return c.planChanged || c.params != nil || c.resend || c.upgrade }
+
+// request sends only what changed: an absent plan_id or parameters field
+// tells the broker to leave it as it is.
+func (c change) request(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set) *osb.UpdateInstanceRequest {
+	current := inst.Status.ExternalProperties
 	req := &osb.UpdateInstanceRequest{
-		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, Context: r.context(inst), Identity: brokerclient.Identity(inst.Spec.UserInfo),
+		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID,
 		PreviousValues: &osb.PreviousValues{ServiceID: off.Class.ExternalID, PlanID: planID(current)},
 	}
-	// Only what changed is sent: an absent plan_id or parameters field tells
-	// the broker to leave it as it is.
-	if planChanged {
+	if c.planChanged {
 		req.PlanID = off.Plan.ExternalID
 	}
 	switch {
-	case resend:
+	case c.resend:
 		req.Parameters = params.Values
-	case changedParams != nil:
-		req.Parameters = changedParams
+	case c.params != nil:
+		req.Parameters = c.params
 	}
-	if upgrade {
+	if c.upgrade {
 		req.MaintenanceInfo = &osb.MaintenanceInfo{Version: off.Plan.MaintenanceInfo.Version}
 	}
 	if current != nil && current.MaintenanceInfoVersion != "" {
 		req.PreviousValues.MaintenanceInfo = &osb.MaintenanceInfo{Version: current.MaintenanceInfoVersion}
 	}
+	return req
+}
 
-	status.CurrentOperation = v1beta1.ServiceInstanceOperationUpdate
-	if status.OperationStartTime == nil {
-		now := metav1.NewTime(r.Now())
-		status.OperationStartTime = &now
-	}
-	status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
-	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdatingInstance, "The broker is updating the instance")
-	if err := r.claim(ctx, inst, before); err != nil {
-		return ctrl.Result{}, err
-	}
-
-	resp, err := c.UpdateInstance(ctx, req)
-	before = *status.DeepCopy()
+// updateAnswered records the broker's answer to an update request. No
+// orphan mitigation for updates (spec): what may pass is tried again.
+func updateAnswered(inst *v1beta1.ServiceInstance, resp *osb.UpdateInstanceResponse, err error) (next, error) {
 	switch {
 	case err == nil && resp.Async:
-		status.AsyncOpInProgress = true
-		status.LastOperation = &resp.Operation
-		return ctrl.Result{RequeueAfter: r.pollInterval(0, status.OperationStartTime)}, r.saveStatus(ctx, inst, before)
+		return asyncStarted(inst, resp.Operation), nil
 	case err == nil:
 		setDashboard(inst, resp.DashboardURL)
-		r.updated(inst)
-		return ctrl.Result{}, r.saveStatus(ctx, inst, before)
-	case transient(err) || osb.OutcomeOf(err) == osb.Uncertain:
-		// No orphan mitigation for updates (spec); try again later.
+		updated(inst)
+		return done, nil
+	case osb.OutcomeOf(err) != osb.Rejected:
 		clearOperation(inst)
 		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdateInstanceCallFailed, "update failed: "+err.Error()+"; retrying")
-		if saveErr := r.saveStatus(ctx, inst, before); saveErr != nil {
-			return ctrl.Result{}, saveErr
-		}
-		return ctrl.Result{}, err
+		return retry, err
 	}
 	msg := "update rejected: " + err.Error()
 	if osb.IsMaintenanceInfoConflict(err) {
 		msg += ". The plan's maintenance version changed at the broker; the next catalog relist picks it up"
 	}
-	r.updateFailed(inst, msg, nil)
-	return ctrl.Result{}, r.saveStatus(ctx, inst, before)
+	updateFailed(inst, msg, nil)
+	return done, nil
 }
 
 // updated records a finished update.
-func (r *Reconciler) updated(inst *v1beta1.ServiceInstance) {
+func updated(inst *v1beta1.ServiceInstance) {
 	inst.Status.ExternalProperties = inst.Status.InProgressProperties
 	clearOperation(inst)
 	inst.Status.ObservedGeneration = inst.Generation
@@ -111,7 +129,7 @@ func (r *Reconciler) updated(inst *v1beta1.ServiceInstance) {
 // updateFailed records an update the broker refused or failed. The instance
 // keeps what the broker last accepted; instance_usable says whether it
 // still works, update_repeatable whether trying again may help.
-func (r *Reconciler) updateFailed(inst *v1beta1.ServiceInstance, failure string, resp *osb.LastOperationResponse) {
+func updateFailed(inst *v1beta1.ServiceInstance, failure string, resp *osb.LastOperationResponse) {
 	clearOperation(inst)
 	if resp != nil && resp.UpdateRepeatable != nil && !*resp.UpdateRepeatable {
 		failure += "; the broker says repeating this update will not help"
@@ -119,6 +137,6 @@ func (r *Reconciler) updateFailed(inst *v1beta1.ServiceInstance, failure string,
 	failure += ". The instance keeps its previous plan and parameters; fix the spec, or raise spec.updateRequests to try again"
 	setFailed(inst, v1beta1.ReasonUpdateInstanceCallFailed, failure)
 	if resp != nil && resp.InstanceUsable != nil && !*resp.InstanceUsable {
-		setCondition(inst, v1beta1.ConditionReady, metav1.ConditionFalse, v1beta1.ReasonUpdateInstanceCallFailed, failure+"; the broker says the instance is not usable")
+		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdateInstanceCallFailed, failure+"; the broker says the instance is not usable")
 	}
 }

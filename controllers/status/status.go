@@ -1,13 +1,16 @@
-// Package status keeps the conditions of instances and bindings and writes
-// their status: an event when the Ready condition changes, the claim
-// written before every request to a broker, and the filter that keeps those
-// writes from waking the controllers.
+// Package status keeps the conditions of instances and bindings and
+// persists their status once per reconcile: a snapshot when the reconcile
+// starts, the claim written before every request to a broker, one patch at
+// the end, an event when the Ready condition changes, and the filter that
+// keeps those writes from waking the controllers.
 package status
 
 import (
+	"bytes"
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -42,12 +45,25 @@ func SetCondition(obj Object, condType string, status metav1.ConditionStatus, re
 	})
 }
 
+// SetReady sets Ready; Ready True also clears Failed.
+func SetReady(obj Object, status metav1.ConditionStatus, reason, message string) {
+	SetCondition(obj, v1beta1.ConditionReady, status, reason, message)
+	if status == metav1.ConditionTrue {
+		meta.RemoveStatusCondition(obj.GetConditions(), v1beta1.ConditionFailed)
+	}
+}
+
 // SetFailed records that the broker refused the spec for good: retrying the
 // same generation will not help.
 func SetFailed(obj Object, reason, message string) {
 	SetCondition(obj, v1beta1.ConditionReady, metav1.ConditionFalse, reason, message)
 	SetCondition(obj, v1beta1.ConditionFailed, metav1.ConditionTrue, reason, message)
 	obj.SetObservedGeneration(obj.GetGeneration())
+}
+
+// IsFailed says whether the Failed condition is True.
+func IsFailed(obj Object) bool {
+	return meta.IsStatusConditionTrue(*obj.GetConditions(), v1beta1.ConditionFailed)
 }
 
 // Writer writes the status of instances or bindings.
@@ -58,34 +74,69 @@ type Writer struct {
 	Warning func(ready *metav1.Condition) bool
 }
 
-// Save writes obj's status when changed, and records an event when the
-// Ready reason or message differs from the conditions before.
-func (w Writer) Save(ctx context.Context, obj Object, changed bool, before []metav1.Condition) error {
-	if !changed {
-		return nil
-	}
-	if err := w.Client.Status().Update(ctx, obj); err != nil {
+// Patcher persists the status of one object during one reconcile. It keeps
+// the object as last stored, so that only what the reconcile changed is
+// written, once, at the end.
+type Patcher struct {
+	w      Writer
+	before Object
+}
+
+// Begin snapshots obj as read from the cache.
+func (w Writer) Begin(obj Object) *Patcher {
+	return &Patcher{w: w, before: obj.DeepCopyObject().(Object)}
+}
+
+// Rebase records obj, just returned by a spec write, as the stored state.
+// The caller then puts back the status changes it made in memory.
+func (p *Patcher) Rebase(obj Object) {
+	p.before = obj.DeepCopyObject().(Object)
+}
+
+// Claim writes obj's status, changed or not, right before a request to the
+// broker. The write carries the resourceVersion the decision was made on:
+// if the cache was stale, it fails with a conflict and the request is not
+// sent, so no stale read ever repeats a provision or a bind.
+func (p *Patcher) Claim(ctx context.Context, obj Object) error {
+	if err := p.w.Client.Status().Update(ctx, obj); err != nil {
 		return err
 	}
-	old := meta.FindStatusCondition(before, v1beta1.ConditionReady)
-	now := meta.FindStatusCondition(*obj.GetConditions(), v1beta1.ConditionReady)
-	if now != nil && (old == nil || old.Reason != now.Reason || old.Message != now.Message) {
-		eventType := corev1.EventTypeNormal
-		if w.Warning(now) {
-			eventType = corev1.EventTypeWarning
-		}
-		w.Recorder.Eventf(obj, nil, eventType, now.Reason, "Reconcile", "%s", now.Message)
-	}
+	p.stored(obj)
 	return nil
 }
 
-// Claim writes obj's status even when unchanged, right before a request to
-// the broker. The write carries the resourceVersion the decision was made
-// on: if the cache was stale, it fails with a conflict and the request is
-// not sent, so no stale read ever repeats a provision or a bind.
-func (w Writer) Claim(ctx context.Context, obj Object, changed bool, before []metav1.Condition) error {
-	if !changed {
-		return w.Client.Status().Update(ctx, obj)
+// Save writes what the reconcile changed in obj's status, if anything, as
+// a merge patch. An object already gone has nothing to save.
+func (p *Patcher) Save(ctx context.Context, obj Object) error {
+	patch := client.MergeFrom(p.before)
+	data, err := patch.Data(obj)
+	if err != nil {
+		return err
 	}
-	return w.Save(ctx, obj, changed, before)
+	if bytes.Equal(data, []byte("{}")) {
+		return nil
+	}
+	if err := p.w.Client.Status().Patch(ctx, obj, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	p.stored(obj)
+	return nil
+}
+
+// stored records obj as written, with an event when Ready's reason or
+// message changed.
+func (p *Patcher) stored(obj Object) {
+	old := meta.FindStatusCondition(*p.before.GetConditions(), v1beta1.ConditionReady)
+	now := meta.FindStatusCondition(*obj.GetConditions(), v1beta1.ConditionReady)
+	if now != nil && (old == nil || old.Reason != now.Reason || old.Message != now.Message) {
+		eventType := corev1.EventTypeNormal
+		if p.w.Warning(now) {
+			eventType = corev1.EventTypeWarning
+		}
+		p.w.Recorder.Eventf(obj, nil, eventType, now.Reason, "Reconcile", "%s", now.Message)
+	}
+	p.before = obj.DeepCopyObject().(Object)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -59,14 +60,13 @@ func TestSaveAndClaim(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			current := stored()
 			version := current.ResourceVersion
-			before := *current.Status.DeepCopy()
+			patch := w.Begin(current)
 			tc.change(current)
-			changed := !equalConditions(before.Conditions, current.Status.Conditions)
 			var err error
 			if tc.claim {
-				err = w.Claim(ctx, current, changed, before.Conditions)
+				err = patch.Claim(ctx, current)
 			} else {
-				err = w.Save(ctx, current, changed, before.Conditions)
+				err = patch.Save(ctx, current)
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantWrite, stored().ResourceVersion != version, "written")
@@ -84,14 +84,56 @@ func TestSaveAndClaim(t *testing.T) {
 	}
 }
 
-func equalConditions(a, b []metav1.Condition) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Type != b[i].Type || a[i].Status != b[i].Status || a[i].Reason != b[i].Reason || a[i].Message != b[i].Message {
-			return false
-		}
-	}
-	return true
+// TestClaimOnStaleRead is the guard against a repeated provision: a claim
+// made on a stale copy of the object fails with a conflict, so the request
+// it would precede is never sent.
+func TestClaimOnStaleRead(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(inst).WithStatusSubresource(inst).Build()
+	w := status.Writer{Client: c, Recorder: events.NewFakeRecorder(10), Warning: func(*metav1.Condition) bool { return false }}
+
+	stale := &v1beta1.ServiceInstance{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), stale))
+	fresh := stale.DeepCopy()
+	fresh.Status.ProvisionStatus = v1beta1.ProvisionStatusProvisioned
+	require.NoError(t, w.Begin(fresh).Claim(ctx, fresh), "the first claim wins")
+
+	patch := w.Begin(stale)
+	stale.Status.CurrentOperation = v1beta1.ServiceInstanceOperationProvision
+	err := patch.Claim(ctx, stale)
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err), "a claim on a stale read is a conflict: %v", err)
+	stored := &v1beta1.ServiceInstance{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), stored))
+	assert.Equal(t, v1beta1.ProvisionStatusProvisioned, stored.Status.ProvisionStatus, "the stale claim wrote nothing")
+}
+
+// TestSaveAfterSpecWrite keeps the status changes made before a spec write.
+func TestSaveAfterSpecWrite(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(inst).WithStatusSubresource(inst).Build()
+	w := status.Writer{Client: c, Recorder: events.NewFakeRecorder(10), Warning: func(*metav1.Condition) bool { return false }}
+
+	current := &v1beta1.ServiceInstance{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), current))
+	patch := w.Begin(current)
+	status.SetReady(current, metav1.ConditionFalse, "Working", "on it")
+	kept := *current.Status.DeepCopy()
+	current.Finalizers = []string{"example.com/keep"}
+	require.NoError(t, c.Update(ctx, current))
+	patch.Rebase(current)
+	current.Status = kept
+	require.NoError(t, patch.Save(ctx, current))
+
+	stored := &v1beta1.ServiceInstance{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), stored))
+	assert.Equal(t, []string{"example.com/keep"}, stored.Finalizers)
+	require.Len(t, stored.Status.Conditions, 1)
+	assert.Equal(t, "Working", stored.Status.Conditions[0].Reason)
 }

@@ -6,14 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/servicecatalog/service-catalog/controllers/broker"
-	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
-	"github.com/servicecatalog/service-catalog/controllers/podgate"
-	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
-	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
-	"github.com/servicecatalog/service-catalog/offering"
-	"github.com/servicecatalog/service-catalog/osb/schema"
-	"github.com/servicecatalog/service-catalog/webhook"
+	"github.com/servicecatalog/service-catalog/manager"
 )
 
 // CatalogOptions tune the controllers SetupCatalog registers.
@@ -29,8 +22,8 @@ type CatalogOptions struct {
 	Webhooks bool
 }
 
-// SetupCatalog registers every controller of the catalog on mgr, as
-// catalog-manager does, with test-friendly timings.
+// SetupCatalog registers every controller of the catalog on mgr with
+// manager.Setup, as catalog-manager does, with test-friendly timings.
 func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manager) error {
 	if opts.BrokerTimeout == 0 {
 		opts.BrokerTimeout = 5 * time.Second
@@ -42,27 +35,9 @@ func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manage
 		opts.MaxPollingDuration = time.Minute
 	}
 	return func(ctx context.Context, mgr ctrl.Manager) error {
-		clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout}
-		if err := offering.SetupIndexes(ctx, mgr); err != nil {
-			return err
-		}
-		schemas := schema.NewCache(1024)
-		if opts.Webhooks {
-			if err := webhook.Setup(mgr, schemas); err != nil {
-				return err
-			}
-		}
-		if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.BrokerTimeout, Schemas: schemas}); err != nil {
-			return err
-		}
-		if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
-			ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
-		}); err != nil {
-			return err
-		}
-		if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, Client: clientOpts}); err != nil {
-			return err
-		}
-		return podgate.Setup(mgr)
+		return manager.Setup(ctx, mgr, manager.Options{
+			ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration,
+			BrokerTimeout: opts.BrokerTimeout, Webhooks: opts.Webhooks, SchemaCacheSize: 1024,
+		})
 	}
 }

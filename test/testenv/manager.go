@@ -10,14 +10,12 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/servicecatalog/service-catalog/controllers/podgate"
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/servicecatalog/service-catalog/manager"
 )
 
 // WriteCounter counts the writes a manager sends to the API server, at the
@@ -87,7 +85,7 @@ func (e *Env) StartManager(t testing.TB, setup func(ctx context.Context, mgr ctr
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skipNameValidation},
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()}},
+		Cache:                  manager.CacheOptions(),
 	}
 	if host, port, certDir, ok := e.WebhookServing(); ok {
 		options.WebhookServer = webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: certDir})

@@ -1,0 +1,240 @@
+package servicebinding
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
+)
+
+// The functions of this file decide what an answer means for a binding's
+// status and conditions. They do no I/O, so tests call them directly.
+
+// Reasons this package adds to those of the API.
+const (
+	reasonErrorWithParameters      = "ErrorWithParameters"
+	reasonErrorInjectingBindResult = "ErrorInjectingBindResult"
+)
+
+// next is what a reconcile does after a decision.
+type next int
+
+const (
+	// done: nothing more until something changes.
+	done next = iota
+	// pollLater: poll last_operation after the poll interval.
+	pollLater
+	// store: the bind succeeded; store the credentials it returned.
+	store
+	// fetch: the asynchronous bind succeeded; fetch the credentials.
+	fetch
+	// mitigate: unbind at once, for orphan mitigation.
+	mitigate
+	// unbound: the broker confirmed an unbind.
+	unbound
+	// retry: return the error, so the queue backs off.
+	retry
+)
+
+func setReady(b *v1beta1.ServiceBinding, s metav1.ConditionStatus, reason, message string) {
+	status.SetCondition(b, v1beta1.ConditionReady, s, reason, message)
+}
+
+func waitingForInstance(b *v1beta1.ServiceBinding, message string) {
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonWaitingForInstance, message)
+}
+
+func nonBindable(b *v1beta1.ServiceBinding, off *offering.Offering) {
+	status.SetFailed(b, v1beta1.ReasonNonbindablePlan, fmt.Sprintf("plan %q of class %q cannot be bound", off.Plan.ExternalName, off.Class.ExternalName))
+}
+
+func clearOperation(b *v1beta1.ServiceBinding) {
+	b.Status.CurrentOperation = ""
+	b.Status.OperationStartTime = nil
+	b.Status.AsyncOpInProgress = false
+	b.Status.LastOperation = nil
+}
+
+// beginOperation records the operation about to be sent.
+func beginOperation(b *v1beta1.ServiceBinding, op v1beta1.ServiceBindingOperation, now time.Time) {
+	b.Status.CurrentOperation = op
+	if b.Status.OperationStartTime == nil {
+		start := metav1.NewTime(now)
+		b.Status.OperationStartTime = &start
+	}
+}
+
+// beginBind records the bind about to be sent: after a crash the status
+// says an unbind may be owed.
+func beginBind(b *v1beta1.ServiceBinding, params parameters.Set, now time.Time) {
+	beginOperation(b, v1beta1.ServiceBindingOperationBind, now)
+	b.Status.InProgressProperties = &v1beta1.PropertiesState{Parameters: params.ForStatus(), ParameterChecksum: params.Checksum(), UserInfo: b.Spec.UserInfo.DeepCopy()}
+	b.Status.UnbindStatus = v1beta1.UnbindStatusRequired
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding")
+}
+
+// asyncStarted records an operation the broker runs asynchronously.
+func asyncStarted(b *v1beta1.ServiceBinding, operation string) next {
+	b.Status.AsyncOpInProgress = true
+	b.Status.LastOperation = &operation
+	return pollLater
+}
+
+// bindAnswered records the broker's answer to a bind request.
+func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error) (next, error) {
+	switch {
+	case err == nil && resp.Async:
+		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding asynchronously")
+		return asyncStarted(b, resp.Operation), nil
+	case err == nil:
+		return store, nil
+	}
+	msg := "bind failed: " + err.Error()
+	switch osb.OutcomeOf(err) {
+	case osb.Retriable:
+		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBindCallFailed, msg+"; retrying")
+		return retry, err
+	case osb.Uncertain:
+		startOrphanMitigation(b, msg)
+		return mitigate, nil
+	}
+	clearOperation(b)
+	b.Status.UnbindStatus = v1beta1.UnbindStatusNotRequired
+	status.SetFailed(b, v1beta1.ReasonBindCallFailed, msg+". Delete the binding and create one the broker accepts")
+	return done, nil
+}
+
+// credentialsStored records the outcome of writing the credentials of a
+// finished bind (or of a fetch after a Secret was deleted).
+func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
+	st := &b.Status
+	st.ExternalProperties = st.InProgressProperties
+	st.InProgressProperties = nil
+	clearOperation(b)
+	var transform *transformError
+	var notOwned *notOwnedError
+	switch {
+	case errors.As(err, &transform):
+		status.SetFailed(b, reasonErrorInjectingBindResult, transform.Error())
+	case errors.As(err, &notOwned):
+		setReady(b, metav1.ConditionFalse, v1beta1.ReasonSecretNotOwned, notOwned.Error())
+	case err != nil:
+		// Without the credentials stored, the binding is of no use: unbind
+		// and start over.
+		startOrphanMitigation(b, "storing the credentials failed: "+err.Error())
+		return mitigate
+	default:
+		st.ObservedGeneration = b.Generation
+		setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
+	}
+	return done
+}
+
+// startOrphanMitigation marks the binding for an unbind after a bind whose
+// outcome is unknown or failed.
+func startOrphanMitigation(b *v1beta1.ServiceBinding, failure string) {
+	st := &b.Status
+	st.OrphanMitigationInProgress = true
+	st.OrphanMitigationCause = failure
+	st.AsyncOpInProgress = false
+	st.LastOperation = nil
+	st.UnbindStatus = v1beta1.UnbindStatusRequired
+	status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation, "unbinding whatever the broker may have created after: "+failure)
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonBindCallFailed, failure+"; cleaning up at the broker (orphan mitigation)")
+}
+
+// unbindAnswered records the broker's answer to an unbind request. Every
+// failure is retried until the broker confirms.
+func unbindAnswered(b *v1beta1.ServiceBinding, resp *osb.UnbindResponse, err error) (next, error) {
+	switch {
+	case err == nil && resp.Async:
+		return asyncStarted(b, resp.Operation), nil
+	case err == nil:
+		return unbound, nil
+	}
+	unbindFailed(b, "unbind failed: "+err.Error())
+	return retry, err
+}
+
+// unbindFailed records a failed unbind, to be tried again.
+func unbindFailed(b *v1beta1.ServiceBinding, failure string) {
+	b.Status.UnbindStatus = v1beta1.UnbindStatusFailed
+	clearOperation(b)
+	if b.Status.OrphanMitigationInProgress {
+		status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation, failure+"; retrying")
+		return
+	}
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonUnbindCallFailed, failure+"; retrying")
+}
+
+// confirmUnbind records an unbind the broker confirmed: the end of orphan
+// mitigation, or of the binding.
+func confirmUnbind(b *v1beta1.ServiceBinding) {
+	st := &b.Status
+	st.UnbindStatus = v1beta1.UnbindStatusSucceeded
+	clearOperation(b)
+	if !st.OrphanMitigationInProgress {
+		return
+	}
+	failure := st.OrphanMitigationCause
+	st.OrphanMitigationInProgress = false
+	st.OrphanMitigationCause = ""
+	status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed bind")
+	status.SetFailed(b, v1beta1.ReasonBindCallFailed, failure+"; the broker's partial binding was removed. Delete the binding and create it again to retry")
+	st.UnbindStatus = v1beta1.UnbindStatusNotRequired
+	st.ExternalProperties = nil
+}
+
+// pollAnswered records the broker's answer to a binding last_operation poll.
+func pollAnswered(b *v1beta1.ServiceBinding, resp *osb.LastOperationResponse, err error) (next, error) {
+	unbinding := b.Status.CurrentOperation == v1beta1.ServiceBindingOperationUnbind
+	switch {
+	case osb.IsGone(err) && unbinding:
+		return unbound, nil
+	case err != nil && !osb.IsGone(err):
+		// Polling itself failed: keep polling, say so.
+		inProgress(b, "polling the broker failed: "+err.Error()+"; retrying")
+		return pollLater, nil
+	case err == nil && resp.State == osb.StateInProgress:
+		return pollLater, nil
+	case err == nil && resp.State == osb.StateSucceeded && unbinding:
+		return unbound, nil
+	case err == nil && resp.State == osb.StateSucceeded:
+		return fetch, nil
+	}
+	// Failed (or 410 during a bind): the spec asks for orphan mitigation.
+	failure := "bind failed"
+	if unbinding {
+		failure = "unbind failed"
+	}
+	if resp != nil && resp.Description != "" {
+		failure += ": " + resp.Description
+	}
+	if unbinding {
+		unbindFailed(b, failure)
+		return retry, fmt.Errorf("unbind of %s failed at the broker; retrying", bindingID(b))
+	}
+	startOrphanMitigation(b, failure)
+	return mitigate, nil
+}
+
+// inProgress reports an operation still running, on the OrphanMitigation
+// condition while that runs, else on Ready.
+func inProgress(b *v1beta1.ServiceBinding, msg string) {
+	if b.Status.OrphanMitigationInProgress {
+		status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionTrue, v1beta1.ReasonOrphanMitigation, msg)
+		return
+	}
+	reason := v1beta1.ReasonBinding
+	if b.Status.CurrentOperation == v1beta1.ServiceBindingOperationUnbind {
+		reason = v1beta1.ReasonUnbindCallFailed
+	}
+	setReady(b, metav1.ConditionFalse, reason, msg)
+}

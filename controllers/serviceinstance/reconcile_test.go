@@ -1,0 +1,395 @@
+package serviceinstance
+
+// Fast reconciler tests: a fake client, the fake broker and a fake clock.
+// They call Reconcile directly and step the clock; nothing waits in real
+// time. test/e2e and the envtest tests of this package cover what needs a
+// real API server.
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/reconciletest"
+	"github.com/servicecatalog/service-catalog/osb/osbtest"
+)
+
+func newRig(t *testing.T, catalog func(class, plan map[string]client.Object)) (*reconciletest.Kit, *Reconciler) {
+	var indexes []reconciletest.Index
+	for field, extract := range Indexes() {
+		indexes = append(indexes, reconciletest.Index{Object: &v1beta1.ServiceInstance{}, Field: field, Extract: extract})
+	}
+	k := reconciletest.New(t, catalog, indexes...)
+	r := NewReconciler(k.Client, k.Client, k.Recorder, Options{
+		ClusterID: "test-cluster", MaxPollInterval: time.Minute, MaxPollingDuration: time.Hour,
+		Client: brokerclient.Options{Timeout: 5 * time.Second},
+	})
+	r.Now = k.Clock.Now
+	return k, r
+}
+
+func reconcileOnce(t *testing.T, r *Reconciler, inst *v1beta1.ServiceInstance) (ctrl.Result, error) {
+	t.Helper()
+	return r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(inst)})
+}
+
+func ready(t *testing.T, inst *v1beta1.ServiceInstance) metav1.Condition {
+	t.Helper()
+	c := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady)
+	require.NotNil(t, c, "no Ready condition")
+	return *c
+}
+
+func TestProvisionInOneReconcile(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+
+	res, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Equal(t, ctrl.Result{}, res)
+	k.Get(inst)
+	assert.Equal(t, metav1.ConditionTrue, ready(t, inst).Status, ready(t, inst).Message)
+	assert.Equal(t, []string{Finalizer}, inst.Finalizers)
+	assert.Equal(t, &v1beta1.ClusterObjectReference{Name: "database"}, inst.Spec.ClusterServiceClassRef)
+	assert.Equal(t, &v1beta1.ClusterObjectReference{Name: "small"}, inst.Spec.ClusterServicePlanRef)
+	assert.Equal(t, "ClusterServiceClass/database", inst.Status.UserSpecifiedClassName)
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+	assert.Equal(t, 1, k.Writes.Spec, "finalizer and resolved references in one update")
+	assert.Equal(t, 2, k.Writes.Status, "the claim before the request, and one status write at the end")
+
+	k.Writes.Reset()
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a provisioned instance is not provisioned again")
+	assert.Zero(t, k.Writes.Total(), "an unchanged instance writes nothing")
+}
+
+// TestAsyncProvisionFollowsRetryAfter steps a fake clock through an
+// asynchronous provision: the poll waits as long as Retry-After asks, an
+// early wake-up does not poll, and nothing is provisioned twice.
+func TestAsyncProvisionFollowsRetryAfter(t *testing.T) {
+	k, r := newRig(t, nil)
+	k.Broker.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-1"}`})
+	k.Broker.On(osbtest.LastOperation,
+		osbtest.Response{Body: `{"state":"in progress","description":"creating disks"}`, Header: http.Header{"Retry-After": {"30"}}},
+		osbtest.Response{Body: `{"state":"succeeded"}`})
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+
+	res, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	require.Positive(t, res.RequeueAfter)
+	k.Get(inst)
+	assert.True(t, inst.Status.AsyncOpInProgress)
+	assert.Equal(t, v1beta1.ReasonProvisioning, ready(t, inst).Reason)
+
+	k.Clock.Step(res.RequeueAfter)
+	res, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, res.RequeueAfter, "Retry-After")
+	k.Get(inst)
+	assert.Equal(t, "The broker is working on it asynchronously: creating disks", ready(t, inst).Message)
+
+	k.Writes.Reset()
+	k.Clock.Step(10 * time.Second)
+	res, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Second, res.RequeueAfter, "woken early, the instance waits out Retry-After")
+	assert.Len(t, k.Broker.Requests(osbtest.LastOperation), 1)
+	assert.Zero(t, k.Writes.Status)
+
+	k.Clock.Step(20 * time.Second)
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
+	assert.Equal(t, []string{"op-1"}, k.Broker.Requests(osbtest.LastOperation)[1].Query["operation"])
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+}
+
+func TestMaximumPollingDurationOnFakeClock(t *testing.T) {
+	k, r := newRig(t, func(_, plans map[string]client.Object) {
+		limit := int64(60)
+		plans["small"].(*v1beta1.ClusterServicePlan).Spec.MaximumPollingDuration = &limit
+	})
+	k.Broker.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
+	k.Broker.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+
+	k.Clock.Step(61 * time.Second)
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
+	require.NotNil(t, failed)
+	assert.Contains(t, failed.Message, "provision failed: the broker did not finish within the maximum polling duration of 1m0s")
+	assert.Contains(t, failed.Message, "the broker's partial instance was removed")
+	assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1, "orphan mitigation runs in the same reconcile")
+	assert.Empty(t, k.Broker.Requests(osbtest.LastOperation), "an expired operation is not polled again")
+	assert.False(t, inst.Status.OrphanMitigationInProgress)
+	assert.Empty(t, inst.Status.OrphanMitigationCause)
+}
+
+// TestProvisionAnswers drives the orphan mitigation table and the retried
+// answers through the reconciler.
+func TestProvisionAnswers(t *testing.T) {
+	tests := map[string]struct {
+		answer      osbtest.Response
+		wantErr     bool
+		deprovision int
+		wantReason  string
+		wantMessage string
+	}{
+		"500 is mitigated": {answer: osbtest.Response{Status: 500, Body: `{"description":"disk full"}`}, deprovision: 1,
+			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "provision failed: PUT /v2/service_instances/instance-db: 500 Internal Server Error: disk full; the broker's partial instance was removed"},
+		"400 is refused for good": {answer: osbtest.Response{Status: 400, Body: `{"description":"region must be eu or us"}`},
+			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "400 Bad Request: region must be eu or us. Fix the spec, or raise spec.updateRequests to try again"},
+		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, wantErr: true,
+			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "(ConcurrencyError); retrying"},
+		"408 is retried": {answer: osbtest.Response{Status: 408, Body: `{}`}, wantErr: true,
+			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "408 Request Timeout; retrying"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			k.Broker.On(osbtest.Provision, tc.answer, osbtest.Response{Status: 201, Body: `{}`})
+			inst := reconciletest.NewInstance("db", "small")
+			k.Create(inst)
+			_, err := reconcileOnce(t, r, inst)
+			assert.Equal(t, tc.wantErr, err != nil, "error: %v", err)
+			k.Get(inst)
+			assert.Equal(t, tc.wantReason, ready(t, inst).Reason)
+			assert.Contains(t, ready(t, inst).Message, tc.wantMessage)
+			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), tc.deprovision)
+
+			// The next reconcile: a retried answer provisions, a final one does not.
+			_, err = reconcileOnce(t, r, inst)
+			require.NoError(t, err)
+			k.Get(inst)
+			if tc.wantErr {
+				assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
+				assert.Len(t, k.Broker.Requests(osbtest.Provision), 2)
+				return
+			}
+			assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a refused provision is not retried as is")
+		})
+	}
+}
+
+// TestStaleCacheNeverRepeatsAProvision reconciles an instance from a cache
+// that has not seen the provision yet: the claim fails with a conflict and
+// no second provision reaches the broker.
+func TestStaleCacheNeverRepeatsAProvision(t *testing.T) {
+	k, r := newRig(t, nil)
+	k.Broker.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-1"}`})
+	k.Broker.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	inst := reconciletest.NewInstance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Finalizers = []string{Finalizer}
+		i.Spec.SetResolvedRefs(true, "database", "small")
+	})
+	k.Create(inst)
+	k.Get(inst)
+	stale := inst.DeepCopy()
+
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	require.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+
+	k.Stale = stale
+	_, err = reconcileOnce(t, r, inst)
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err), "a claim on a stale read conflicts: %v", err)
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "the stale reconcile sent nothing")
+
+	k.Stale = nil
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Len(t, k.Broker.Requests(osbtest.LastOperation), 1, "the fresh reconcile polls")
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+}
+
+// readyInstance makes a Ready instance.
+func readyInstance(t *testing.T, k *reconciletest.Kit, r *Reconciler, name string, mutate ...func(*v1beta1.ServiceInstance)) *v1beta1.ServiceInstance {
+	t.Helper()
+	inst := reconciletest.NewInstance(name, "small", mutate...)
+	k.Create(inst)
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	require.Equal(t, metav1.ConditionTrue, ready(t, inst).Status, ready(t, inst).Message)
+	return inst
+}
+
+func gone(t *testing.T, k *reconciletest.Kit, inst *v1beta1.ServiceInstance) bool {
+	err := k.Client.Get(context.Background(), client.ObjectKeyFromObject(inst), &v1beta1.ServiceInstance{})
+	return apierrors.IsNotFound(err)
+}
+
+func TestDeleteWaitsForBindings(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db")
+	b := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "db-binding", Namespace: reconciletest.Namespace}}
+	b.Spec.InstanceRef.Name = "db"
+	k.Create(b)
+	require.NoError(t, k.Client.Delete(ctx, inst))
+
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Equal(t, v1beta1.ReasonWaitingForBindings, ready(t, inst).Reason)
+	assert.Equal(t, "waiting for the instance's ServiceBindings to be deleted: db-binding. Delete them, or annotate the instance with servicecatalog.k8s.io/cascade-delete=true to delete them with it", ready(t, inst).Message)
+	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
+
+	require.NoError(t, k.Client.Delete(ctx, b))
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.True(t, gone(t, k, inst))
+	assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1)
+}
+
+func TestCascadeDeletesBindings(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db", func(i *v1beta1.ServiceInstance) {
+		i.Annotations = map[string]string{AnnotationCascadeDelete: "true"}
+	})
+	b := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "db-binding", Namespace: reconciletest.Namespace}}
+	b.Spec.InstanceRef.Name = "db"
+	k.Create(b)
+	require.NoError(t, k.Client.Delete(context.Background(), inst))
+
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "the binding was deleted")
+	k.Get(inst)
+	assert.Contains(t, ready(t, inst).Message, "deleting the instance's ServiceBindings first")
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.True(t, gone(t, k, inst))
+}
+
+func TestReconcileDeprovision(t *testing.T) {
+	tests := map[string]struct {
+		answers []osbtest.Response
+		rounds  int
+	}{
+		"200":                        {answers: []osbtest.Response{{Status: 200, Body: `{}`}}, rounds: 1},
+		"410 Gone counts as success": {answers: []osbtest.Response{{Status: 410, Body: `{}`}}, rounds: 1},
+		"a failure is retried":       {answers: []osbtest.Response{{Status: 500, Body: `{}`}, {Status: 503, Body: `{}`}, {Status: 200, Body: `{}`}}, rounds: 3},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			inst := readyInstance(t, k, r, "db")
+			k.Broker.On(osbtest.Deprovision, tc.answers...)
+			require.NoError(t, k.Client.Delete(context.Background(), inst))
+			for i := 1; i < tc.rounds; i++ {
+				_, err := reconcileOnce(t, r, inst)
+				require.Error(t, err, "a failed deprovision returns its error, so the queue backs off")
+				k.Get(inst)
+				assert.Equal(t, v1beta1.ReasonDeprovisionCallFailed, ready(t, inst).Reason)
+				assert.Contains(t, ready(t, inst).Message, "; retrying. If the broker is gone for good, annotate the instance with servicecatalog.k8s.io/abandon=true")
+			}
+			_, err := reconcileOnce(t, r, inst)
+			require.NoError(t, err)
+			assert.True(t, gone(t, k, inst))
+			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), tc.rounds)
+		})
+	}
+}
+
+func TestReconcileAbandon(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db")
+	inst.Annotations = map[string]string{AnnotationAbandon: "true"}
+	require.NoError(t, k.Client.Update(context.Background(), inst))
+	require.NoError(t, k.Client.Delete(context.Background(), inst))
+	k.Events()
+
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.True(t, gone(t, k, inst))
+	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
+	events := k.Events()
+	require.Len(t, events, 1)
+	assert.Contains(t, events[0], "Abandoned deleted without deprovisioning")
+}
+
+func TestUpdateSendsOnlyWhatChanged(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"region":"eu"}`)} })
+
+	inst.Spec.ClusterServicePlanExternalName = "large"
+	inst.Generation++
+	require.NoError(t, k.Client.Update(context.Background(), inst))
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	require.Len(t, k.Broker.Requests(osbtest.Update), 1)
+	var sent map[string]any
+	require.NoError(t, k.Broker.Requests(osbtest.Update)[0].JSON(&sent))
+	assert.Equal(t, "e9e8e3c0-2c1f-4b8e-9c68-3d1b2f2b9f0e", sent["plan_id"])
+	assert.Nil(t, sent["parameters"], "parameters did not change")
+	assert.Equal(t, map[string]any{"version": "1.2.0"}, sent["maintenance_info"])
+	k.Get(inst)
+	assert.Equal(t, v1beta1.ReasonInstanceUpdatedSuccessfully, ready(t, inst).Reason)
+	assert.Equal(t, &v1beta1.ClusterObjectReference{Name: "large"}, inst.Spec.ClusterServicePlanRef)
+
+	inst.Spec.UpdateRequests++
+	inst.Generation++
+	require.NoError(t, k.Client.Update(context.Background(), inst))
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	require.Len(t, k.Broker.Requests(osbtest.Update), 2)
+	sent = nil
+	require.NoError(t, k.Broker.Requests(osbtest.Update)[1].JSON(&sent))
+	assert.Equal(t, map[string]any{"region": "eu"}, sent["parameters"], "updateRequests resends the parameters")
+}
+
+func TestUnknownPlanWaits(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := reconciletest.NewInstance("db", "huge")
+	k.Create(inst)
+	res, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Equal(t, 15*time.Second, res.RequeueAfter)
+	k.Get(inst)
+	assert.Equal(t, v1beta1.ReasonReferencesNonexistentPlan, ready(t, inst).Reason)
+	assert.Empty(t, inst.Finalizers, "nothing was sent, so nothing is owed")
+	assert.Empty(t, k.Broker.Requests(osbtest.Provision))
+}
+
+func TestBrokerCredentialsNeverInStatus(t *testing.T) {
+	k, r := newRig(t, nil)
+	broker := &v1beta1.ClusterServiceBroker{}
+	broker.Name = "broker"
+	k.Get(broker)
+	broker.Spec.URL = "http://catalog:canary-password-4711@broker.invalid:notaport"
+	require.NoError(t, k.Client.Update(context.Background(), broker))
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+	_, err := reconcileOnce(t, r, inst)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "canary-password-4711")
+	k.Get(inst)
+	assert.Equal(t, reasonErrorWithBroker, ready(t, inst).Reason)
+	assert.NotContains(t, ready(t, inst).Message, "canary-password-4711")
+	for _, e := range k.Events() {
+		assert.NotContains(t, e, "canary-password-4711")
+	}
+}

@@ -1,0 +1,97 @@
+// Package manager wires the catalog into a controller-runtime manager: the
+// field indexes, the admission webhooks and every controller. catalog-manager
+// and the tests call the same functions, so tests run the manager as
+// production does.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/broker"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/podgate"
+	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
+	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/osb/schema"
+	"github.com/servicecatalog/service-catalog/webhook"
+)
+
+// Options configure the catalog's controllers and webhooks.
+type Options struct {
+	// ClusterID is sent to brokers in the context object.
+	ClusterID string
+	// MaxPollInterval caps the time between two last_operation polls.
+	MaxPollInterval time.Duration
+	// MaxPollingDuration fails operations polled longer, when the plan
+	// sets no maximum_polling_duration.
+	MaxPollingDuration time.Duration
+	// BrokerTimeout bounds each request to a broker.
+	BrokerTimeout time.Duration
+	// Webhooks registers the admission webhooks on the manager's server.
+	Webhooks bool
+	// SchemaCacheSize bounds the compiled parameter schemas kept; default 8192.
+	SchemaCacheSize int
+}
+
+// NewScheme holds the Kubernetes kinds and the catalog's.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1beta1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return scheme, nil
+}
+
+// CacheOptions cache only gated pods; Secrets are never read from a cache.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()}}
+}
+
+// Setup registers the indexes, the webhooks (when asked) and every
+// controller of the catalog on mgr.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if opts.SchemaCacheSize == 0 {
+		opts.SchemaCacheSize = 8192
+	}
+	clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout}
+	if err := offering.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	schemas := schema.NewCache(opts.SchemaCacheSize)
+	if opts.Webhooks {
+		if err := webhook.Setup(mgr, schemas); err != nil {
+			return fmt.Errorf("set up webhooks: %w", err)
+		}
+	}
+	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.BrokerTimeout, Schemas: schemas}); err != nil {
+		return fmt.Errorf("set up broker controllers: %w", err)
+	}
+	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
+		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
+	}); err != nil {
+		return fmt.Errorf("set up instance controller: %w", err)
+	}
+	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
+		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, Client: clientOpts,
+	}); err != nil {
+		return fmt.Errorf("set up binding controller: %w", err)
+	}
+	if err := podgate.Setup(mgr); err != nil {
+		return fmt.Errorf("set up pod gate releaser: %w", err)
+	}
+	return nil
+}
