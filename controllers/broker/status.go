@@ -45,7 +45,7 @@ func plural(n int, one, many string) string {
 // readyStatus computes the broker status after a fetch. It is pure, so
 // that an unchanged outcome yields an unchanged status and no write.
 func readyStatus(old v1beta1.CommonServiceBrokerStatus, generation int64, ready bool, reason, message string) v1beta1.CommonServiceBrokerStatus {
-	status := *old.DeepCopy()
+	st := *old.DeepCopy()
 	condition := metav1.Condition{
 		Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: message, ObservedGeneration: generation,
@@ -53,17 +53,16 @@ func readyStatus(old v1beta1.CommonServiceBrokerStatus, generation int64, ready 
 	if ready {
 		condition.Status = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&status.Conditions, condition)
-	status.ObservedGeneration = generation
-	return status
+	meta.SetStatusCondition(&st.Conditions, condition)
+	st.ObservedGeneration = generation
+	return st
 }
 
 // fail records a failed fetch in the broker's status and, when the message
 // is new, in an event. cause, when not nil, is returned for a retry with
 // backoff.
 func (r *Reconciler) fail(ctx context.Context, broker brokerObject, reason, message string, cause error) error {
-	status := broker.GetCommonStatus()
-	next := readyStatus(*status, broker.GetGeneration(), false, reason, message)
+	next := readyStatus(*broker.GetCommonStatus(), broker.GetGeneration(), false, reason, message)
 	if err := r.writeStatus(ctx, broker, next, corev1.EventTypeWarning, reason, message); err != nil {
 		return err
 	}
@@ -73,9 +72,8 @@ func (r *Reconciler) fail(ctx context.Context, broker brokerObject, reason, mess
 // succeed records a successful fetch. The status and event change only when
 // the catalog did, so an unchanged relist writes nothing.
 func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired desiredCatalog, done changes) error {
-	status := broker.GetCommonStatus()
 	message := fetchedMessage(len(desired.classes), len(desired.plans))
-	next := readyStatus(*status, broker.GetGeneration(), true, v1beta1.ReasonFetchedCatalog, message)
+	next := readyStatus(*broker.GetCommonStatus(), broker.GetGeneration(), true, v1beta1.ReasonFetchedCatalog, message)
 	next.ServiceCount, next.PlanCount = int32(len(desired.classes)), int32(len(desired.plans))
 	next.ObservedRelistRequests = broker.GetCommonSpec().RelistRequests
 	if done.any() || next.LastCatalogRetrievalTime == nil {
@@ -88,11 +86,11 @@ func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired d
 // writeStatus writes next when it differs from the broker's status, and
 // then records an event with the same reason and message.
 func (r *Reconciler) writeStatus(ctx context.Context, broker brokerObject, next v1beta1.CommonServiceBrokerStatus, eventType, reason, message string) error {
-	status := broker.GetCommonStatus()
-	if equality.Semantic.DeepEqual(*status, next) {
+	current := broker.GetCommonStatus()
+	if equality.Semantic.DeepEqual(*current, next) {
 		return nil
 	}
-	*status = next
+	*current = next
 	if err := r.Client.Status().Update(ctx, broker); err != nil {
 		return fmt.Errorf("update %s status: %w", r.scope.kind(), err)
 	}

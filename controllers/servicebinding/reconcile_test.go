@@ -1,0 +1,299 @@
+package servicebinding
+
+// Fast reconciler tests: a fake client, the fake broker and a fake clock.
+// They call Reconcile directly and step the clock; nothing waits in real
+// time. The envtest tests of this package cover what needs a real API
+// server.
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/reconciletest"
+	"github.com/servicecatalog/service-catalog/osb/osbtest"
+)
+
+// newRig makes a fake cluster with a Ready instance "db" of plan small.
+func newRig(t *testing.T, catalog func(class, plan map[string]client.Object)) (*reconciletest.Kit, *Reconciler) {
+	k := reconciletest.New(t, catalog)
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+	inst.Status.ProvisionStatus = v1beta1.ProvisionStatusProvisioned
+	inst.Status.ExternalProperties = &v1beta1.PropertiesState{ClusterServicePlanExternalName: "small", ClusterServicePlanExternalID: "86064792-7ea2-467b-af93-ac9694d96d52"}
+	meta.SetStatusCondition(&inst.Status.Conditions, metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonProvisionedSuccessfully, Message: "ok"})
+	require.NoError(t, k.Client.Status().Update(context.Background(), inst))
+	r := NewReconciler(k.Client, k.Client, k.Recorder, Options{
+		ClusterID: "test-cluster", MaxPollInterval: time.Minute, Client: brokerclient.Options{Timeout: 5 * time.Second},
+	})
+	r.Now = k.Clock.Now
+	k.Writes.Reset()
+	return k, r
+}
+
+func newBinding(k *reconciletest.Kit, name string) *v1beta1.ServiceBinding {
+	b := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: reconciletest.Namespace, UID: types.UID("uid-" + name), Generation: 1}}
+	b.Spec.InstanceRef.Name = "db"
+	b.Spec.ExternalID = "binding-" + name
+	k.Create(b)
+	return b
+}
+
+func reconcileOnce(t *testing.T, r *Reconciler, b *v1beta1.ServiceBinding) (ctrl.Result, error) {
+	t.Helper()
+	return r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(b)})
+}
+
+func ready(t *testing.T, b *v1beta1.ServiceBinding) metav1.Condition {
+	t.Helper()
+	c := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady)
+	require.NotNil(t, c, "no Ready condition")
+	return *c
+}
+
+func secretData(t *testing.T, k *reconciletest.Kit, name string) map[string]string {
+	t.Helper()
+	s := &corev1.Secret{}
+	err := k.Client.Get(context.Background(), client.ObjectKey{Namespace: reconciletest.Namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	out := map[string]string{}
+	for key, v := range s.Data {
+		out[key] = string(v)
+	}
+	return out
+}
+
+func TestBindInOneReconcile(t *testing.T) {
+	k, r := newRig(t, nil)
+	b := newBinding(k, "db-binding")
+	k.Writes.Reset()
+
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Equal(t, ctrl.Result{}, res)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+	assert.Equal(t, "The credentials are in Secret db-binding", ready(t, b).Message)
+	assert.Equal(t, []string{"password", "uri", "username"}, b.Status.SecretKeys)
+	assert.Equal(t, "db-binding-env", b.Status.EnvSecretName)
+	assert.Equal(t, "secret", secretData(t, k, "db-binding")["password"])
+	assert.Equal(t, "secret", secretData(t, k, "db-binding-env")["DB_BINDING_PASSWORD"])
+	assert.Empty(t, k.Broker.Requests(osbtest.Bind)[0].Query["accepts_incomplete"], "bindings that cannot be fetched are bound synchronously")
+	assert.Equal(t, 1, k.Writes.Spec, "the finalizer")
+	assert.Equal(t, 2, k.Writes.Status, "the claim before the request, and one status write at the end")
+	assert.Equal(t, 2, k.Writes.Other, "the two Secrets")
+
+	k.Writes.Reset()
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1)
+	assert.Zero(t, k.Writes.Total(), "a bound binding with its Secrets writes nothing")
+}
+
+func TestBindWaitsForInstance(t *testing.T) {
+	k, r := newRig(t, nil)
+	b := newBinding(k, "early")
+	b.Spec.InstanceRef.Name = "later"
+	require.NoError(t, k.Client.Update(context.Background(), b))
+	_, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonWaitingForInstance, ready(t, b).Reason)
+	assert.Equal(t, "waiting for ServiceInstance later, which does not exist", ready(t, b).Message)
+	assert.Empty(t, k.Broker.Requests(osbtest.Bind))
+}
+
+// retrievable lets the sample class's bindings be fetched, so binds are
+// asynchronous.
+func retrievable(classes, _ map[string]client.Object) {
+	classes["database"].(*v1beta1.ClusterServiceClass).Spec.BindingRetrievable = true
+}
+
+func TestAsyncBindOnFakeClock(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	k.Broker.On(osbtest.BindingLastOperation,
+		osbtest.Response{Body: `{"state":"in progress"}`, Header: http.Header{"Retry-After": {"20"}}},
+		osbtest.Response{Body: `{"state":"succeeded"}`})
+	k.Broker.On(osbtest.GetBinding, osbtest.Response{Body: `{"credentials":{"uri":"db://async"}}`})
+	b := newBinding(k, "db")
+
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	require.Positive(t, res.RequeueAfter)
+	assert.Equal(t, []string{"true"}, k.Broker.Requests(osbtest.Bind)[0].Query["accepts_incomplete"])
+	k.Clock.Step(res.RequeueAfter)
+	res, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Second, res.RequeueAfter, "Retry-After")
+
+	res, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Second, res.RequeueAfter, "woken early, the binding waits out Retry-After")
+	assert.Len(t, k.Broker.Requests(osbtest.BindingLastOperation), 1)
+
+	k.Clock.Step(20 * time.Second)
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+	assert.Equal(t, "db://async", secretData(t, k, "db")["uri"])
+	assert.Equal(t, []string{"bind-1"}, k.Broker.Requests(osbtest.BindingLastOperation)[1].Query["operation"])
+}
+
+// TestBindingPollFailureIsReported: a failing poll is said in the Ready
+// condition, as an instance's is, and polling goes on.
+func TestBindingPollFailureIsReported(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	k.Broker.On(osbtest.BindingLastOperation, osbtest.Response{Status: 500, Body: `{"description":"database of operations is down"}`})
+	b := newBinding(k, "db")
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Clock.Step(res.RequeueAfter)
+
+	res, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Positive(t, res.RequeueAfter)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonBinding, ready(t, b).Reason)
+	assert.Contains(t, ready(t, b).Message, "polling the broker failed: GET /v2/service_instances/instance-db/service_bindings/binding-db/last_operation: 500 Internal Server Error: database of operations is down; retrying")
+	assert.True(t, b.Status.AsyncOpInProgress, "still polling")
+	assert.Empty(t, k.Broker.Requests(osbtest.Unbind))
+}
+
+func TestFetchFailureAfterAsyncBindIsMitigated(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	k.Broker.On(osbtest.GetBinding, osbtest.Response{Status: 500, Body: `{}`})
+	b := newBinding(k, "db")
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Clock.Step(res.RequeueAfter)
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
+	require.NotNil(t, failed)
+	assert.Contains(t, failed.Message, "fetching the credentials failed")
+	assert.Contains(t, failed.Message, "the broker's partial binding was removed")
+	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1)
+	assert.Nil(t, secretData(t, k, "db"))
+}
+
+func TestBindAnswers(t *testing.T) {
+	tests := map[string]struct {
+		answer      osbtest.Response
+		wantErr     bool
+		unbind      int
+		wantMessage string
+	}{
+		"500 is mitigated": {answer: osbtest.Response{Status: 500, Body: `{}`}, unbind: 1,
+			wantMessage: "bind failed: PUT /v2/service_instances/instance-db/service_bindings/binding-db: 500 Internal Server Error; the broker's partial binding was removed. Delete the binding and create it again to retry"},
+		"201 malformed is mitigated": {answer: osbtest.Response{Status: 201, Body: `{"credentials":`}, unbind: 1, wantMessage: "malformed 201 response"},
+		"400 is refused for good": {answer: osbtest.Response{Status: 400, Body: `{"description":"role must be ro or rw"}`},
+			wantMessage: "400 Bad Request: role must be ro or rw. Delete the binding and create one the broker accepts"},
+		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, wantErr: true, wantMessage: "(ConcurrencyError); retrying"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			k.Broker.On(osbtest.Bind, tc.answer, osbtest.Response{Status: 201, Body: `{"credentials":{"uri":"db://second"}}`})
+			b := newBinding(k, "db")
+			_, err := reconcileOnce(t, r, b)
+			assert.Equal(t, tc.wantErr, err != nil, "error: %v", err)
+			k.Get(b)
+			assert.Equal(t, v1beta1.ReasonBindCallFailed, ready(t, b).Reason)
+			assert.Contains(t, ready(t, b).Message, tc.wantMessage)
+			assert.Len(t, k.Broker.Requests(osbtest.Unbind), tc.unbind)
+			assert.Nil(t, secretData(t, k, "db"), "no credentials Secret for a failed bind")
+
+			_, err = reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			k.Get(b)
+			if tc.wantErr {
+				assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+				return
+			}
+			assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "a failed binding is not bound again")
+		})
+	}
+}
+
+func TestStaleCacheNeverRepeatsABind(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	k.Broker.On(osbtest.BindingLastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	b := newBinding(k, "db")
+	b.Finalizers = []string{Finalizer}
+	require.NoError(t, k.Client.Update(context.Background(), b))
+	stale := b.DeepCopy()
+	_, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+
+	k.Stale = stale
+	_, err = reconcileOnce(t, r, b)
+	require.Error(t, err)
+	assert.True(t, apierrors.IsConflict(err), "a claim on a stale read conflicts: %v", err)
+	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "the stale reconcile sent nothing")
+}
+
+func TestSecretNotOwnedIsNeverOverwritten(t *testing.T) {
+	k, r := newRig(t, nil)
+	k.Create(reconciletest.Secret("taken", map[string]string{"mine": "yes"}))
+	b := newBinding(k, "taken")
+	_, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonSecretNotOwned, ready(t, b).Reason)
+	assert.Equal(t, "Secret taken already exists and is not owned by this binding; delete it, or create the binding with another spec.secretName", ready(t, b).Message)
+	assert.Empty(t, k.Broker.Requests(osbtest.Bind), "no credentials are asked for that could not be stored")
+	assert.Equal(t, map[string]string{"mine": "yes"}, secretData(t, k, "taken"))
+}
+
+func TestUnbindOnDelete(t *testing.T) {
+	tests := map[string][]osbtest.Response{
+		"200":                        {{Status: 200, Body: `{}`}},
+		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
+		"a failure is retried":       {{Status: 500, Body: `{}`}, {Status: 200, Body: `{}`}},
+	}
+	for name, answers := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			b := newBinding(k, "db")
+			_, err := reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			k.Broker.On(osbtest.Unbind, answers...)
+			k.Get(b)
+			require.NoError(t, k.Client.Delete(context.Background(), b))
+			for range answers[1:] {
+				_, err := reconcileOnce(t, r, b)
+				require.Error(t, err)
+				k.Get(b)
+				assert.Equal(t, v1beta1.ReasonUnbindCallFailed, ready(t, b).Reason)
+			}
+			_, err = reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "the binding is gone")
+			assert.Nil(t, secretData(t, k, "db"), "its Secrets went with it")
+			assert.Nil(t, secretData(t, k, "db-env"))
+			assert.Len(t, k.Broker.Requests(osbtest.Unbind), len(answers))
+		})
+	}
+}
