@@ -53,7 +53,7 @@ func (c *Clock) Step(d time.Duration) {
 
 // Writes counts the writes sent through the kit's client.
 type Writes struct {
-	mu                 sync.Mutex
+	mu                  sync.Mutex
 	Status, Spec, Other int
 }
 

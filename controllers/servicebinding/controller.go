@@ -109,7 +109,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return r.reconcileDelete(ctx, s)
 	}
 	if controllerutil.AddFinalizer(b, Finalizer) {
-		if err := r.writeSpec(ctx, s); err != nil {
+		if err := s.writeSpec(ctx); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -29,8 +28,6 @@ type scope struct {
 	inst  *v1beta1.ServiceInstance
 	off   *offering.Offering
 	osb   *osb.Client
-	// released is set once the finalizer is gone: nothing is left to save.
-	released bool
 }
 
 func (r *Reconciler) newScope(ctx context.Context, b *v1beta1.ServiceBinding) *scope {
@@ -50,26 +47,13 @@ func (r *Reconciler) statusWriter() status.Writer {
 
 // save writes what the reconcile changed in status: the one status write
 // of a reconcile besides the claim.
-func (s *scope) save(ctx context.Context) error {
-	if s.released {
-		return nil
-	}
-	return s.patch.Save(ctx, s.b)
-}
+func (s *scope) save(ctx context.Context) error { return s.patch.Save(ctx, s.b) }
 
 // claim writes the status right before a broker request (status.Patcher.Claim).
 func (s *scope) claim(ctx context.Context) error { return s.patch.Claim(ctx, s.b) }
 
 // writeSpec updates spec or metadata, keeping the status changed so far.
-func (r *Reconciler) writeSpec(ctx context.Context, s *scope) error {
-	st := *s.b.Status.DeepCopy()
-	if err := r.Client.Update(ctx, s.b); err != nil {
-		return err
-	}
-	s.patch.Rebase(s.b)
-	s.b.Status = st
-	return nil
-}
+func (s *scope) writeSpec(ctx context.Context) error { return s.patch.UpdateSpec(ctx, s.b) }
 
 // release deletes the binding's Secrets and lets the binding go, after
 // writing what the reconcile changed in status.
@@ -77,14 +61,9 @@ func (r *Reconciler) release(ctx context.Context, s *scope) error {
 	if err := r.deleteSecrets(ctx, s.b); err != nil {
 		return err
 	}
-	if err := s.save(ctx); err != nil {
+	if err := s.patch.Release(ctx, s.b, Finalizer); err != nil {
 		return err
 	}
-	controllerutil.RemoveFinalizer(s.b, Finalizer)
-	if err := r.Client.Update(ctx, s.b); client.IgnoreNotFound(err) != nil {
-		return err
-	}
-	s.released = true
 	s.log.Info("Released ServiceBinding", "namespace", s.b.Namespace, "name", s.b.Name)
 	return nil
 }

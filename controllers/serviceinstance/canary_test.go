@@ -28,43 +28,43 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	ctx := context.Background()
 	credential := "canary-credential-" + uuid.NewString()
 	parameter := "canary-parameter-" + uuid.NewString()
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
-	w.fake.On(osbtest.Bind,
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	w.Fake.On(osbtest.Bind,
 		osbtest.Response{Status: 201, Body: `{"credentials":{"password":"` + credential + `","uri":"db://u:` + credential + `@h/x"}}`},
 		osbtest.Response{Status: 201, Body: `{"credentials":"` + credential + `"`},
 	)
 
-	params := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-params", Namespace: w.ns}, StringData: map[string]string{"json": `{"adminPassword":"` + parameter + `"}`}}
+	params := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-params", Namespace: w.Namespace}, StringData: map[string]string{"json": `{"adminPassword":"` + parameter + `"}`}}
 	require.NoError(t, env.Client.Create(ctx, params))
-	inst := w.instance("db", "small", func(i *v1beta1.ServiceInstance) {
+	inst := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
 		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "json"}}}
 	})
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-	good := w.binding("good", "db")
-	waitCondition(t, good, v1beta1.ConditionReady, metav1.ConditionTrue)
-	bad := w.binding("malformed", "db")
-	waitCondition(t, bad, v1beta1.ConditionFailed, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	good := w.Binding("good", "db")
+	testenv.WaitCondition(t, env, good, v1beta1.ConditionReady, metav1.ConditionTrue)
+	bad := w.Binding("malformed", "db")
+	testenv.WaitCondition(t, env, bad, v1beta1.ConditionFailed, metav1.ConditionTrue)
 
 	// A changed parameters Secret sends an update, also with a secret value.
 	params.StringData = map[string]string{"json": `{"adminPassword":"` + parameter + `-rotated"}`}
 	require.NoError(t, env.Client.Update(ctx, params))
-	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) > 0 }, eventually, tick)
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	require.Eventually(t, func() bool { return len(w.Fake.Requests(osbtest.Update)) > 0 }, eventually, tick)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
 	// The canaries did reach their Secrets: the search below can find them.
 	var secret corev1.Secret
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "good"}, &secret))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: "good"}, &secret))
 	require.Equal(t, credential, string(secret.Data["password"]))
 
-	statuses := collectStatuses(t, w.ns)
+	statuses := collectStatuses(t, w.Namespace)
 	require.NoError(t, env.Client.Delete(ctx, good))
 	require.NoError(t, env.Client.Delete(ctx, bad))
-	waitGone(t, good)
-	waitGone(t, bad)
+	testenv.WaitGone(t, env, good)
+	testenv.WaitGone(t, env, bad)
 	require.NoError(t, env.Client.Delete(ctx, inst))
-	waitGone(t, inst)
+	testenv.WaitGone(t, env, inst)
 
-	res := env.Kubectl(ctx, "", "get", "events", "-n", w.ns, "-o", "json")
+	res := env.Kubectl(ctx, "", "get", "events", "-n", w.Namespace, "-o", "json")
 	require.NoError(t, res.Err, res.Stderr)
 	require.Contains(t, res.Stdout, "InjectedBindResult", "the events were collected")
 	families, err := metrics.Registry.Gather()

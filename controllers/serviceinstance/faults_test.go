@@ -49,12 +49,12 @@ func runFault(t *testing.T, op string, fault samplebroker.Fault) {
 	require.NoError(t, err)
 	server := httptest.NewServer(osbtest.NewValidator(t).Handler(sample))
 	t.Cleanup(server.Close)
-	w := startWorld(t, testenv.CatalogOptions{BrokerTimeout: time.Second}, strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1))
+	w := testenv.StartWorld(t, env, testenv.CatalogOptions{BrokerTimeout: time.Second}, strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1))
 
 	newInstance := func() *v1beta1.ServiceInstance {
-		return w.instance("db", "small", func(i *v1beta1.ServiceInstance) {
+		return w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
 			i.Spec.ClusterServiceClassExternalName = "sample-db"
-			i.Spec.Parameters = rawJSON(`{"region":"eu"}`)
+			i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`)
 		})
 	}
 	var settled client.Object
@@ -64,23 +64,23 @@ func runFault(t *testing.T, op string, fault samplebroker.Fault) {
 		settled = newInstance()
 	case "bind":
 		inst := newInstance()
-		waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+		testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 		sample.SetFault("bind", fault)
-		settled = w.binding("db", "db")
+		settled = w.Binding("db", "db")
 	case "unbind", "deprovision":
 		inst := newInstance()
-		waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-		b := w.binding("db", "db")
-		waitCondition(t, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+		testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+		b := w.Binding("db", "db")
+		testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
 		sample.SetFault(op, fault)
 		if op == "unbind" {
 			require.NoError(t, env.Client.Delete(ctx, b))
-			waitGone(t, b)
+			testenv.WaitGone(t, env, b)
 		} else {
 			require.NoError(t, env.Client.Delete(ctx, b))
-			waitGone(t, b)
+			testenv.WaitGone(t, env, b)
 			require.NoError(t, env.Client.Delete(ctx, inst))
-			waitGone(t, inst)
+			testenv.WaitGone(t, env, inst)
 		}
 	}
 
@@ -114,11 +114,11 @@ func conditionsOf(obj client.Object) ([]metav1.Condition, bool) {
 
 // assertBrokerHoldsOnlyKnown checks the spec's rule: the broker holds no
 // instance or binding the platform does not know about.
-func assertBrokerHoldsOnlyKnown(t *testing.T, w *world, sample *samplebroker.Broker) {
+func assertBrokerHoldsOnlyKnown(t *testing.T, w *testenv.World, sample *samplebroker.Broker) {
 	t.Helper()
 	ctx := context.Background()
 	var instances v1beta1.ServiceInstanceList
-	require.NoError(t, env.Client.List(ctx, &instances, client.InNamespace(w.ns)))
+	require.NoError(t, env.Client.List(ctx, &instances, client.InNamespace(w.Namespace)))
 	known := map[string]bool{}
 	for _, inst := range instances.Items {
 		if inst.Status.ProvisionStatus == v1beta1.ProvisionStatusProvisioned {
@@ -126,7 +126,7 @@ func assertBrokerHoldsOnlyKnown(t *testing.T, w *world, sample *samplebroker.Bro
 		}
 	}
 	var bindings v1beta1.ServiceBindingList
-	require.NoError(t, env.Client.List(ctx, &bindings, client.InNamespace(w.ns)))
+	require.NoError(t, env.Client.List(ctx, &bindings, client.InNamespace(w.Namespace)))
 	knownBindings := map[string]bool{}
 	for _, b := range bindings.Items {
 		if meta.IsStatusConditionTrue(b.Status.Conditions, v1beta1.ConditionReady) {

@@ -48,25 +48,25 @@ func TestProvisionOrphanMitigation(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, testenv.CatalogOptions{BrokerTimeout: time.Second}, nil)
-			w.fake.On(osbtest.Provision, tc.provision...)
+			w := testenv.NewWorld(t, env, testenv.CatalogOptions{BrokerTimeout: time.Second}, nil)
+			w.Fake.On(osbtest.Provision, tc.provision...)
 			if tc.lastOp != nil {
-				w.fake.On(osbtest.LastOperation, tc.lastOp...)
+				w.Fake.On(osbtest.LastOperation, tc.lastOp...)
 			}
-			inst := w.instance("db", "small")
+			inst := w.Instance("db", "small")
 			if tc.ready {
-				waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-				assert.Empty(t, w.fake.Requests(osbtest.Deprovision))
+				testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+				assert.Empty(t, w.Fake.Requests(osbtest.Deprovision))
 				return
 			}
-			failed := waitCondition(t, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
+			failed := testenv.WaitCondition(t, env, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
 			assert.Equal(t, v1beta1.ReasonProvisionCallFailed, failed.Reason)
 			assert.Contains(t, failed.Message, tc.wantMessage)
-			deprovisions := w.fake.Requests(osbtest.Deprovision)
+			deprovisions := w.Fake.Requests(osbtest.Deprovision)
 			if !tc.mitigate {
 				assert.Empty(t, deprovisions, "no orphan mitigation for this response")
 				assert.Equal(t, v1beta1.DeprovisionStatusNotRequired, inst.Status.DeprovisionStatus)
-				assert.Len(t, w.fake.Requests(osbtest.Provision), 1, "a rejected provision is not retried")
+				assert.Len(t, w.Fake.Requests(osbtest.Provision), 1, "a rejected provision is not retried")
 				return
 			}
 			require.NotEmpty(t, deprovisions, "orphan mitigation deprovisions")
@@ -78,10 +78,10 @@ func TestProvisionOrphanMitigation(t *testing.T) {
 			assert.False(t, inst.Status.OrphanMitigationInProgress)
 
 			// Deleting it needs no further deprovision.
-			before := len(w.fake.Requests(osbtest.Deprovision))
+			before := len(w.Fake.Requests(osbtest.Deprovision))
 			require.NoError(t, env.Client.Delete(context.Background(), inst))
-			waitGone(t, inst)
-			assert.Len(t, w.fake.Requests(osbtest.Deprovision), before)
+			testenv.WaitGone(t, env, inst)
+			assert.Len(t, w.Fake.Requests(osbtest.Deprovision), before)
 		})
 	}
 }
@@ -94,27 +94,27 @@ func TestRetriedResponses(t *testing.T) {
 	}
 	for name, first := range tests {
 		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, testenv.CatalogOptions{}, nil)
-			w.fake.On(osbtest.Provision, first, osbtest.Response{Status: 201, Body: `{}`})
-			inst := w.instance("db", "small")
-			waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-			assert.Len(t, w.fake.Requests(osbtest.Provision), 2)
-			assert.Empty(t, w.fake.Requests(osbtest.Deprovision))
+			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+			w.Fake.On(osbtest.Provision, first, osbtest.Response{Status: 201, Body: `{}`})
+			inst := w.Instance("db", "small")
+			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+			assert.Len(t, w.Fake.Requests(osbtest.Provision), 2)
+			assert.Empty(t, w.Fake.Requests(osbtest.Deprovision))
 		})
 	}
 }
 
 func TestAsyncProvisionHonoursRetryAfter(t *testing.T) {
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
-	w.fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-42"}`})
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-42"}`})
 	inProgress := osbtest.Response{Body: `{"state":"in progress","description":"creating disks"}`, Header: http.Header{"Retry-After": {"2"}}}
-	w.fake.On(osbtest.LastOperation, inProgress, inProgress, osbtest.Response{Body: `{"state":"succeeded"}`})
-	inst := w.instance("db", "small")
-	cond := waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionFalse)
+	w.Fake.On(osbtest.LastOperation, inProgress, inProgress, osbtest.Response{Body: `{"state":"succeeded"}`})
+	inst := w.Instance("db", "small")
+	cond := testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionFalse)
 	assert.Equal(t, v1beta1.ReasonProvisioning, cond.Reason)
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
-	polls := w.fake.Requests(osbtest.LastOperation)
+	polls := w.Fake.Requests(osbtest.LastOperation)
 	require.Len(t, polls, 3)
 	for i, p := range polls {
 		assert.Equal(t, []string{"op-42"}, p.Query["operation"])
@@ -122,38 +122,38 @@ func TestAsyncProvisionHonoursRetryAfter(t *testing.T) {
 			assert.GreaterOrEqual(t, p.At.Sub(polls[i-1].At), 2*time.Second, "the catalog waits as long as Retry-After asks")
 		}
 	}
-	assert.Len(t, w.fake.Requests(osbtest.Provision), 1)
+	assert.Len(t, w.Fake.Requests(osbtest.Provision), 1)
 }
 
 func TestMaximumPollingDuration(t *testing.T) {
 	catalog := osbtest.SampleCatalog()
 	plan := catalog["services"].([]any)[0].(map[string]any)["plans"].([]any)[0].(map[string]any)
 	plan["maximum_polling_duration"] = 2
-	w := newWorld(t, testenv.CatalogOptions{}, catalog)
-	w.fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
-	w.fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
-	inst := w.instance("db", "small")
-	failed := waitCondition(t, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, catalog)
+	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
+	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	inst := w.Instance("db", "small")
+	failed := testenv.WaitCondition(t, env, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
 	assert.Contains(t, failed.Message, "the broker did not finish within the maximum polling duration of 2s")
-	assert.NotEmpty(t, w.fake.Requests(osbtest.Deprovision), "an expired provision is treated as failed: orphan mitigation")
+	assert.NotEmpty(t, w.Fake.Requests(osbtest.Deprovision), "an expired provision is treated as failed: orphan mitigation")
 }
 
 // TestRestartDuringAsyncProvision stops the manager while the broker works
 // on a provision; the new manager resumes polling and never provisions again.
 func TestRestartDuringAsyncProvision(t *testing.T) {
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
-	w.fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"long"}`})
-	w.fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
-	inst := w.instance("db", "small")
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"long"}`})
+	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	inst := w.Instance("db", "small")
 	require.Eventually(t, func() bool {
 		_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(inst), inst)
-		return inst.Status.AsyncOpInProgress && len(w.fake.Requests(osbtest.LastOperation)) > 0
+		return inst.Status.AsyncOpInProgress && len(w.Fake.Requests(osbtest.LastOperation)) > 0
 	}, eventually, tick)
 
-	w.restart()
-	w.fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-	assert.Len(t, w.fake.Requests(osbtest.Provision), 1, "exactly one provision reaches the broker")
+	w.Restart()
+	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	assert.Len(t, w.Fake.Requests(osbtest.Provision), 1, "exactly one provision reaches the broker")
 }
 
 func TestDeprovision(t *testing.T) {
@@ -165,64 +165,67 @@ func TestDeprovision(t *testing.T) {
 	}
 	for name, responses := range tests {
 		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, testenv.CatalogOptions{}, nil)
-			w.fake.On(osbtest.Deprovision, responses...)
-			w.fake.On(osbtest.LastOperation, osbtest.Response{Status: 410, Body: `{}`})
-			inst := w.instance("db", "small")
-			waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+			w.Fake.On(osbtest.Deprovision, responses...)
+			w.Fake.On(osbtest.LastOperation, osbtest.Response{Status: 410, Body: `{}`})
+			inst := w.Instance("db", "small")
+			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 			require.NoError(t, env.Client.Delete(context.Background(), inst))
-			waitGone(t, inst)
-			assert.Len(t, w.fake.Requests(osbtest.Deprovision), min(len(responses), 3))
+			testenv.WaitGone(t, env, inst)
+			assert.Len(t, w.Fake.Requests(osbtest.Deprovision), min(len(responses), 3))
 		})
 	}
 }
 
 func TestDeleteWithBindings(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 
 	t.Run("waits and names the bindings", func(t *testing.T) {
-		inst := w.instance("waits", "small")
-		waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-		b := w.binding("waits-binding", "waits")
-		waitCondition(t, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+		inst := w.Instance("waits", "small")
+		testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+		b := w.Binding("waits-binding", "waits")
+		testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
 
 		require.NoError(t, env.Client.Delete(ctx, inst))
-		cond := waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionFalse)
+		cond := testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionFalse)
 		require.Eventually(t, func() bool {
 			_ = env.Client.Get(ctx, client.ObjectKeyFromObject(inst), inst)
 			c := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady)
+			if c == nil {
+				return false
+			}
 			cond = *c
 			return c.Reason == v1beta1.ReasonWaitingForBindings
 		}, eventually, tick)
 		assert.Contains(t, cond.Message, "waiting for the instance's ServiceBindings to be deleted: waits-binding")
-		assert.Empty(t, w.fake.Requests(osbtest.Deprovision))
+		assert.Empty(t, w.Fake.Requests(osbtest.Deprovision))
 
 		require.NoError(t, env.Client.Delete(ctx, b))
-		waitGone(t, inst)
-		assert.Len(t, w.fake.Requests(osbtest.Unbind), 1)
-		assert.Len(t, w.fake.Requests(osbtest.Deprovision), 1)
+		testenv.WaitGone(t, env, inst)
+		assert.Len(t, w.Fake.Requests(osbtest.Unbind), 1)
+		assert.Len(t, w.Fake.Requests(osbtest.Deprovision), 1)
 	})
 
 	t.Run("cascade deletes the bindings first", func(t *testing.T) {
-		inst := w.instance("cascade", "small", func(i *v1beta1.ServiceInstance) {
+		inst := w.Instance("cascade", "small", func(i *v1beta1.ServiceInstance) {
 			i.Annotations = map[string]string{"servicecatalog.k8s.io/cascade-delete": "true"}
 		})
-		waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-		b := w.binding("cascade-binding", "cascade")
-		waitCondition(t, b, v1beta1.ConditionReady, metav1.ConditionTrue)
-		unbinds := len(w.fake.Requests(osbtest.Unbind))
+		testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+		b := w.Binding("cascade-binding", "cascade")
+		testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+		unbinds := len(w.Fake.Requests(osbtest.Unbind))
 
 		require.NoError(t, env.Client.Delete(ctx, inst))
-		waitGone(t, b)
-		waitGone(t, inst)
-		assert.Len(t, w.fake.Requests(osbtest.Unbind), unbinds+1)
+		testenv.WaitGone(t, env, b)
+		testenv.WaitGone(t, env, inst)
+		assert.Len(t, w.Fake.Requests(osbtest.Unbind), unbinds+1)
 	})
 
 	t.Run("abandon lets a dead broker go", func(t *testing.T) {
-		inst := w.instance("abandon", "small")
-		waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-		w.fake.On(osbtest.Deprovision, osbtest.Response{Status: 503, Body: `{"description":"broker is down"}`})
+		inst := w.Instance("abandon", "small")
+		testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+		w.Fake.On(osbtest.Deprovision, osbtest.Response{Status: 503, Body: `{"description":"broker is down"}`})
 		require.NoError(t, env.Client.Delete(ctx, inst))
 		require.Eventually(t, func() bool {
 			_ = env.Client.Get(ctx, client.ObjectKeyFromObject(inst), inst)
@@ -232,10 +235,10 @@ func TestDeleteWithBindings(t *testing.T) {
 		assert.Contains(t, meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady).Message,
 			"annotate the instance with servicecatalog.k8s.io/abandon=true")
 
-		res := env.Kubectl(ctx, "", "annotate", "serviceinstance", "abandon", "-n", w.ns, "servicecatalog.k8s.io/abandon=true")
+		res := env.Kubectl(ctx, "", "annotate", "serviceinstance", "abandon", "-n", w.Namespace, "servicecatalog.k8s.io/abandon=true")
 		require.NoError(t, res.Err, res.Stderr)
-		waitGone(t, inst)
-		res = env.Kubectl(ctx, "", "get", "events", "-n", w.ns, "--field-selector", "reason=Abandoned", "-o", "jsonpath={.items[*].note}{.items[*].message}")
+		testenv.WaitGone(t, env, inst)
+		res = env.Kubectl(ctx, "", "get", "events", "-n", w.Namespace, "--field-selector", "reason=Abandoned", "-o", "jsonpath={.items[*].note}{.items[*].message}")
 		require.NoError(t, res.Err, res.Stderr)
 		assert.Contains(t, res.Stdout, "deleted without deprovisioning")
 	})
@@ -245,34 +248,34 @@ func TestDeleteWithBindings(t *testing.T) {
 // parametersFrom changes, with only the changed parameters.
 func TestParametersFromSecretChange(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	res := env.Kubectl(ctx, `
 apiVersion: v1
 kind: Secret
-metadata: {name: db-params, namespace: `+w.ns+`}
+metadata: {name: db-params, namespace: `+w.Namespace+`}
 stringData: {params: '{"password":"first-secret-value"}'}
 `, "apply", "-f", "-")
 	require.NoError(t, res.Err, res.Stderr)
-	inst := w.instance("db", "small", func(i *v1beta1.ServiceInstance) {
-		i.Spec.Parameters = rawJSON(`{"region":"eu"}`)
+	inst := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`)
 		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "params"}}}
 	})
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 	var sent map[string]any
-	require.NoError(t, w.fake.Requests(osbtest.Provision)[0].JSON(&sent))
+	require.NoError(t, w.Fake.Requests(osbtest.Provision)[0].JSON(&sent))
 	assert.Equal(t, map[string]any{"region": "eu", "password": "first-secret-value"}, sent["parameters"])
 
-	res = env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.ns, "-p", `{"stringData":{"params":"{\"password\":\"second-secret-value\"}"}}`)
+	res = env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.Namespace, "-p", `{"stringData":{"params":"{\"password\":\"second-secret-value\"}"}}`)
 	require.NoError(t, res.Err, res.Stderr)
-	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
+	require.Eventually(t, func() bool { return len(w.Fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
 	sent = nil
-	require.NoError(t, w.fake.Requests(osbtest.Update)[0].JSON(&sent))
+	require.NoError(t, w.Fake.Requests(osbtest.Update)[0].JSON(&sent))
 	assert.Equal(t, map[string]any{"password": "second-secret-value"}, sent["parameters"], "only what changed is sent")
 	assert.Nil(t, sent["plan_id"], "the plan did not change, so plan_id is not sent")
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
 	// A duplicate key is an error that names it.
-	res = env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.ns, "-p", `{"stringData":{"params":"{\"region\":\"us\"}"}}`)
+	res = env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.Namespace, "-p", `{"stringData":{"params":"{\"region\":\"us\"}"}}`)
 	require.NoError(t, res.Err, res.Stderr)
 	require.Eventually(t, func() bool {
 		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(inst), inst)
@@ -284,24 +287,24 @@ stringData: {params: '{"password":"first-secret-value"}'}
 
 // TestPlanChangeAndUpdateRequests covers the other update triggers.
 func TestPlanChangeAndUpdateRequests(t *testing.T) {
-	w := newWorld(t, testenv.CatalogOptions{}, nil)
-	inst := w.instance("db", "small", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = rawJSON(`{"region":"eu"}`) })
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	inst := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`) })
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
-	updateInstance(t, inst, func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServicePlanExternalName = "large" })
-	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
+	testenv.UpdateInstance(t, env, inst, func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServicePlanExternalName = "large" })
+	require.Eventually(t, func() bool { return len(w.Fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
 	var sent map[string]any
-	require.NoError(t, w.fake.Requests(osbtest.Update)[0].JSON(&sent))
+	require.NoError(t, w.Fake.Requests(osbtest.Update)[0].JSON(&sent))
 	assert.Equal(t, "e9e8e3c0-2c1f-4b8e-9c68-3d1b2f2b9f0e", sent["plan_id"])
 	assert.Nil(t, sent["parameters"], "parameters did not change")
 	assert.Equal(t, map[string]any{"plan_id": "86064792-7ea2-467b-af93-ac9694d96d52", "service_id": "4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468"}, sent["previous_values"])
 	assert.Equal(t, map[string]any{"version": "1.2.0"}, sent["maintenance_info"])
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 
-	updateInstance(t, inst, func(i *v1beta1.ServiceInstance) { i.Spec.UpdateRequests++ })
-	require.Eventually(t, func() bool { return len(w.fake.Requests(osbtest.Update)) == 2 }, eventually, tick)
+	testenv.UpdateInstance(t, env, inst, func(i *v1beta1.ServiceInstance) { i.Spec.UpdateRequests++ })
+	require.Eventually(t, func() bool { return len(w.Fake.Requests(osbtest.Update)) == 2 }, eventually, tick)
 	sent = nil
-	require.NoError(t, w.fake.Requests(osbtest.Update)[1].JSON(&sent))
+	require.NoError(t, w.Fake.Requests(osbtest.Update)[1].JSON(&sent))
 	assert.Equal(t, map[string]any{"region": "eu"}, sent["parameters"], "updateRequests resends the parameters")
-	waitCondition(t, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 }

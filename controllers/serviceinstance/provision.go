@@ -9,8 +9,8 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
-	"github.com/servicecatalog/service-catalog/parameters"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/parameters"
 )
 
 // provision asks the broker to create the instance.

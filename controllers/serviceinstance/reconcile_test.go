@@ -333,7 +333,9 @@ func TestReconcileAbandon(t *testing.T) {
 
 func TestUpdateSendsOnlyWhatChanged(t *testing.T) {
 	k, r := newRig(t, nil)
-	inst := readyInstance(t, k, r, "db", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"region":"eu"}`)} })
+	inst := readyInstance(t, k, r, "db", func(i *v1beta1.ServiceInstance) {
+		i.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"region":"eu"}`)}
+	})
 
 	inst.Spec.ClusterServicePlanExternalName = "large"
 	inst.Generation++

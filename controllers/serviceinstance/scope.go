@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -30,8 +29,6 @@ type scope struct {
 	log   logr.Logger
 	off   *offering.Offering
 	osb   *osb.Client
-	// released is set once the finalizer is gone: nothing is left to save.
-	released bool
 }
 
 func (r *Reconciler) newScope(ctx context.Context, inst *v1beta1.ServiceInstance) *scope {
@@ -46,26 +43,13 @@ func (r *Reconciler) statusWriter() status.Writer {
 
 // save writes what the reconcile changed in status: the one status write
 // of a reconcile besides the claim.
-func (s *scope) save(ctx context.Context) error {
-	if s.released {
-		return nil
-	}
-	return s.patch.Save(ctx, s.inst)
-}
+func (s *scope) save(ctx context.Context) error { return s.patch.Save(ctx, s.inst) }
 
 // claim writes the status right before a broker request (status.Patcher.Claim).
 func (s *scope) claim(ctx context.Context) error { return s.patch.Claim(ctx, s.inst) }
 
 // writeSpec updates spec or metadata, keeping the status changed so far.
-func (r *Reconciler) writeSpec(ctx context.Context, s *scope) error {
-	st := *s.inst.Status.DeepCopy()
-	if err := r.Client.Update(ctx, s.inst); err != nil {
-		return err
-	}
-	s.patch.Rebase(s.inst)
-	s.inst.Status = st
-	return nil
-}
+func (s *scope) writeSpec(ctx context.Context) error { return s.patch.UpdateSpec(ctx, s.inst) }
 
 // ensureSpec records, in one write before any broker request, the
 // finalizer, an externalID (the admission webhook defaults it; without the
@@ -83,20 +67,15 @@ func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 	if !changed {
 		return nil
 	}
-	return r.writeSpec(ctx, s)
+	return s.writeSpec(ctx)
 }
 
 // release removes the finalizer, letting the API server delete the object,
 // after writing what the reconcile changed in status.
 func (r *Reconciler) release(ctx context.Context, s *scope) error {
-	if err := s.save(ctx); err != nil {
+	if err := s.patch.Release(ctx, s.inst, Finalizer); err != nil {
 		return err
 	}
-	controllerutil.RemoveFinalizer(s.inst, Finalizer)
-	if err := r.Client.Update(ctx, s.inst); client.IgnoreNotFound(err) != nil {
-		return err
-	}
-	s.released = true
 	s.log.Info("Released ServiceInstance", "namespace", s.inst.Namespace, "name", s.inst.Name)
 	return nil
 }
@@ -158,4 +137,3 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 type brokerError struct{ msg string }
 
 func (e *brokerError) Error() string { return e.msg }
-

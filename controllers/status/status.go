@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -80,6 +81,8 @@ type Writer struct {
 type Patcher struct {
 	w      Writer
 	before Object
+	// released: the object's finalizer is gone; nothing is left to save.
+	released bool
 }
 
 // Begin snapshots obj as read from the cache.
@@ -87,10 +90,32 @@ func (w Writer) Begin(obj Object) *Patcher {
 	return &Patcher{w: w, before: obj.DeepCopyObject().(Object)}
 }
 
-// Rebase records obj, just returned by a spec write, as the stored state.
-// The caller then puts back the status changes it made in memory.
-func (p *Patcher) Rebase(obj Object) {
-	p.before = obj.DeepCopyObject().(Object)
+// UpdateSpec writes obj's spec and metadata, keeping in obj the status
+// changes made so far in memory; the final Save writes those.
+func (p *Patcher) UpdateSpec(ctx context.Context, obj Object) error {
+	stored := obj.DeepCopyObject().(Object)
+	if err := p.w.Client.Update(ctx, stored); err != nil {
+		return err
+	}
+	p.before = stored
+	// The API server moved these; the in-memory object must carry them on.
+	obj.SetResourceVersion(stored.GetResourceVersion())
+	obj.SetGeneration(stored.GetGeneration())
+	return nil
+}
+
+// Release saves the status, then removes finalizer, letting the API server
+// delete the object. Nothing is saved after it.
+func (p *Patcher) Release(ctx context.Context, obj Object, finalizer string) error {
+	if err := p.Save(ctx, obj); err != nil {
+		return err
+	}
+	controllerutil.RemoveFinalizer(obj, finalizer)
+	if err := p.w.Client.Update(ctx, obj); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	p.released = true
+	return nil
 }
 
 // Claim writes obj's status, changed or not, right before a request to the
@@ -108,6 +133,9 @@ func (p *Patcher) Claim(ctx context.Context, obj Object) error {
 // Save writes what the reconcile changed in obj's status, if anything, as
 // a merge patch. An object already gone has nothing to save.
 func (p *Patcher) Save(ctx context.Context, obj Object) error {
+	if p.released {
+		return nil
+	}
 	patch := client.MergeFrom(p.before)
 	data, err := patch.Data(obj)
 	if err != nil {

@@ -124,11 +124,9 @@ func TestSaveAfterSpecWrite(t *testing.T) {
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), current))
 	patch := w.Begin(current)
 	status.SetReady(current, metav1.ConditionFalse, "Working", "on it")
-	kept := *current.Status.DeepCopy()
 	current.Finalizers = []string{"example.com/keep"}
-	require.NoError(t, c.Update(ctx, current))
-	patch.Rebase(current)
-	current.Status = kept
+	require.NoError(t, patch.UpdateSpec(ctx, current))
+	assert.Equal(t, "Working", current.Status.Conditions[0].Reason, "the status change is kept in memory")
 	require.NoError(t, patch.Save(ctx, current))
 
 	stored := &v1beta1.ServiceInstance{}
@@ -136,4 +134,13 @@ func TestSaveAfterSpecWrite(t *testing.T) {
 	assert.Equal(t, []string{"example.com/keep"}, stored.Finalizers)
 	require.Len(t, stored.Status.Conditions, 1)
 	assert.Equal(t, "Working", stored.Status.Conditions[0].Reason)
+
+	require.NoError(t, patch.Release(ctx, current, "example.com/keep"))
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), stored))
+	assert.Empty(t, stored.Finalizers)
+	version := stored.ResourceVersion
+	status.SetReady(current, metav1.ConditionTrue, "Done", "after release")
+	require.NoError(t, patch.Save(ctx, current))
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(inst), stored))
+	assert.Equal(t, version, stored.ResourceVersion, "nothing is saved after Release")
 }

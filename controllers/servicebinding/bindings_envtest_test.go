@@ -1,0 +1,223 @@
+package servicebinding_test
+
+// Binding scenarios against a real API server. A binding needs a Ready
+// instance, so each test's world runs every controller of the catalog
+// together, as catalog-manager does; the scenarios that drive instances
+// and bindings through one lifecycle (the fault matrix, the credential
+// canary) stay in controllers/serviceinstance.
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb/osbtest"
+	"github.com/servicecatalog/service-catalog/test/testenv"
+)
+
+func TestBindOrphanMitigation(t *testing.T) {
+	tests := map[string]struct {
+		bind        osbtest.Response
+		mitigate    bool
+		wantMessage string
+	}{
+		"500 is mitigated":               {bind: osbtest.Response{Status: 500, Body: `{}`}, mitigate: true, wantMessage: "500 Internal Server Error"},
+		"201 malformed is mitigated":     {bind: osbtest.Response{Status: 201, Body: `{"credentials":`}, mitigate: true, wantMessage: "malformed 201 response"},
+		"timeout is mitigated":           {bind: osbtest.Response{Delay: 3 * time.Second}, mitigate: true, wantMessage: "Client.Timeout exceeded"},
+		"400 is not mitigated":           {bind: osbtest.Response{Status: 400, Body: `{"description":"role must be ro or rw"}`}, wantMessage: "400 Bad Request: role must be ro or rw"},
+		"200 malformed is not mitigated": {bind: osbtest.Response{Status: 200, Body: `{`}, wantMessage: "malformed 200 response"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := testenv.NewWorld(t, env, testenv.CatalogOptions{BrokerTimeout: time.Second}, nil)
+			inst := w.Instance("db", "small")
+			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+			w.Fake.On(osbtest.Bind, tc.bind)
+			b := w.Binding("db", "db")
+			failed := testenv.WaitCondition(t, env, b, v1beta1.ConditionFailed, metav1.ConditionTrue)
+			assert.Contains(t, failed.Message, tc.wantMessage)
+			if tc.mitigate {
+				assert.NotEmpty(t, w.Fake.Requests(osbtest.Unbind), "orphan mitigation unbinds")
+				assert.Contains(t, failed.Message, "the broker's partial binding was removed")
+			} else {
+				assert.Empty(t, w.Fake.Requests(osbtest.Unbind), "no orphan mitigation for this response")
+			}
+			var secret corev1.Secret
+			err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.Namespace, Name: "db"}, &secret)
+			assert.True(t, client.IgnoreNotFound(err) == nil && err != nil, "no credentials Secret for a failed binding")
+			require.NoError(t, env.Client.Delete(context.Background(), b))
+			testenv.WaitGone(t, env, b)
+		})
+	}
+}
+
+func TestAsyncBindFetchesCredentials(t *testing.T) {
+	catalog := osbtest.SampleCatalog()
+	catalog["services"].([]any)[0].(map[string]any)["bindings_retrievable"] = true
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, catalog)
+	inst := w.Instance("db", "small")
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	w.Fake.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	w.Fake.On(osbtest.BindingLastOperation, osbtest.Response{Body: `{"state":"in progress"}`}, osbtest.Response{Body: `{"state":"succeeded"}`})
+	w.Fake.On(osbtest.GetBinding, osbtest.Response{Body: `{"credentials":{"uri":"db://async","password":"p"}}`})
+	b := w.Binding("db", "db")
+	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+	assert.Equal(t, []string{"true"}, w.Fake.Requests(osbtest.Bind)[0].Query["accepts_incomplete"])
+	var secret corev1.Secret
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.Namespace, Name: "db"}, &secret))
+	assert.Equal(t, "db://async", string(secret.Data["uri"]))
+	assert.Equal(t, []string{"bind-1"}, w.Fake.Requests(osbtest.BindingLastOperation)[0].Query["operation"])
+}
+
+func TestSyncBindWhenBindingsAreNotRetrievable(t *testing.T) {
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	inst := w.Instance("db", "small")
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	b := w.Binding("db", "db")
+	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+	assert.Empty(t, w.Fake.Requests(osbtest.Bind)[0].Query["accepts_incomplete"], "without bindings_retrievable the bind must be synchronous")
+}
+
+func TestBindingSecrets(t *testing.T) {
+	ctx := context.Background()
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	inst := w.Instance("db", "small")
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	w.Fake.On(osbtest.Bind, osbtest.Response{Status: 201, Body: `{"credentials":{"uri":"db://h:5432/x","host":"h","port":5432,"user-name":"u","password":"p","tls":{"ca":"PEM"}}}`})
+
+	res := env.Kubectl(ctx, `
+apiVersion: v1
+kind: Secret
+metadata: {name: extra, namespace: `+w.Namespace+`}
+stringData: {sslmode: require}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: taken, namespace: `+w.Namespace+`}
+stringData: {mine: "yes"}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: transformed, namespace: `+w.Namespace+`}
+spec:
+  instanceRef: {name: db}
+  secretName: db-credentials
+  secretTransforms:
+  - renameKey: {from: user-name, to: username}
+  - addKey: {key: address, jsonPathExpression: "{.host}:{.port}"}
+  - addKey: {key: driver, stringValue: postgres}
+  - addKeysFrom: {secretRef: {name: extra}}
+  - removeKey: {key: tls}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: clash, namespace: `+w.Namespace+`}
+spec:
+  instanceRef: {name: db}
+  secretName: taken
+`, "apply", "-f", "-")
+	require.NoError(t, res.Err, res.Stderr)
+
+	transformed := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "transformed", Namespace: w.Namespace}}
+	testenv.WaitCondition(t, env, transformed, v1beta1.ConditionReady, metav1.ConditionTrue)
+	var secret corev1.Secret
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: "db-credentials"}, &secret))
+	got := map[string]string{}
+	for k, v := range secret.Data {
+		got[k] = string(v)
+	}
+	assert.Equal(t, map[string]string{
+		"uri": "db://h:5432/x", "host": "h", "port": "5432", "username": "u", "password": "p",
+		"address": "h:5432", "driver": "postgres", "sslmode": "require",
+	}, got)
+	assert.Equal(t, []string{"address", "driver", "host", "password", "port", "sslmode", "uri", "username"}, transformed.Status.SecretKeys)
+	require.Len(t, secret.OwnerReferences, 1)
+	assert.Equal(t, "transformed", secret.OwnerReferences[0].Name)
+
+	var env2 corev1.Secret
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: transformed.Status.EnvSecretName}, &env2))
+	assert.Equal(t, "h:5432", string(env2.Data["TRANSFORMED_ADDRESS"]))
+	assert.Equal(t, "u", string(env2.Data["TRANSFORMED_USERNAME"]))
+
+	clash := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "clash", Namespace: w.Namespace}}
+	var cond metav1.Condition
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.NoError(c, env.Client.Get(ctx, client.ObjectKeyFromObject(clash), clash))
+		ready := meta.FindStatusCondition(clash.Status.Conditions, v1beta1.ConditionReady)
+		require.NotNil(c, ready, "no Ready condition yet")
+		require.Equal(c, metav1.ConditionFalse, ready.Status, "%s: %s", ready.Reason, ready.Message)
+		require.Equal(c, v1beta1.ReasonSecretNotOwned, ready.Reason, ready.Message)
+		cond = *ready
+	}, eventually, tick)
+	assert.Equal(t, "Secret taken already exists and is not owned by this binding; delete it, or create the binding with another spec.secretName", cond.Message)
+	var taken corev1.Secret
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: "taken"}, &taken))
+	assert.Equal(t, map[string][]byte{"mine": []byte("yes")}, taken.Data, "a Secret the binding does not own is never overwritten")
+
+	// Deleting the binding unbinds and removes its Secrets, not the others.
+	require.NoError(t, env.Client.Delete(ctx, transformed))
+	testenv.WaitGone(t, env, transformed)
+	err := env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: "db-credentials"}, &secret)
+	assert.True(t, client.IgnoreNotFound(err) == nil && err != nil)
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: w.Namespace, Name: "extra"}, &secret))
+}
+
+func TestNonBindablePlan(t *testing.T) {
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	inst := w.Instance("backup", "daily", func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServiceClassExternalName = "backup" })
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	b := w.Binding("backup", "backup")
+	failed := testenv.WaitCondition(t, env, b, v1beta1.ConditionFailed, metav1.ConditionTrue)
+	assert.Equal(t, v1beta1.ReasonNonbindablePlan, failed.Reason)
+	assert.Equal(t, `plan "daily" of class "backup" cannot be bound`, failed.Message)
+	assert.Empty(t, w.Fake.Requests(osbtest.Bind))
+}
+
+func TestBindingWaitsForInstance(t *testing.T) {
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
+	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	b := w.Binding("early", "db")
+	cond := testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionFalse)
+	assert.Equal(t, "waiting for ServiceInstance db, which does not exist", cond.Message)
+
+	inst := w.Instance("db", "small")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.NoError(c, env.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b))
+		ready := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady)
+		require.NotNil(c, ready, "no Ready condition yet")
+		require.Equal(c, metav1.ConditionFalse, ready.Status, "%s: %s", ready.Reason, ready.Message)
+		require.Equal(c, "waiting for ServiceInstance db to be Ready (Provisioning: The broker is working on it asynchronously)", ready.Message)
+	}, eventually, tick)
+	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+}
+
+func TestUnbind(t *testing.T) {
+	tests := map[string][]osbtest.Response{
+		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
+		"a failure is retried":       {{Status: 500, Body: `{}`}, {Status: 200, Body: `{}`}},
+	}
+	for name, responses := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+			inst := w.Instance("db", "small")
+			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+			b := w.Binding("db", "db")
+			testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+			w.Fake.On(osbtest.Unbind, responses...)
+			require.NoError(t, env.Client.Delete(context.Background(), b))
+			testenv.WaitGone(t, env, b)
+			assert.Len(t, w.Fake.Requests(osbtest.Unbind), len(responses))
+		})
+	}
+}

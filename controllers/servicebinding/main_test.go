@@ -1,0 +1,34 @@
+package servicebinding_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/servicecatalog/service-catalog/test/testenv"
+)
+
+// env is the control plane the binding scenarios run against; TestMain
+// starts it for the whole test binary, the package's own unit tests
+// included.
+var env *testenv.Env
+
+// managerLogs holds everything the controllers logged, at debug level;
+// set TEST_LOGS=1 to see it on stderr too.
+var managerLogs testenv.LogBuffer
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(managerLogs.Logger())
+	var err error
+	if env, err = testenv.Start(testenv.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+const eventually, tick = testenv.Timeout, testenv.Tick
