@@ -183,7 +183,9 @@ func TestWrongPasswordIsReported(t *testing.T) {
 
 	var events corev1.EventList
 	require.Eventually(t, func() bool {
-		require.NoError(t, env.Client.List(ctx, &events, client.InNamespace("default")))
+		if err := env.Client.List(ctx, &events, client.InNamespace("default")); err != nil {
+			return false
+		}
 		for _, e := range events.Items {
 			if e.InvolvedObject.Name == "wrong-password" && e.Reason == v1beta1.ReasonErrorFetchingCatalog {
 				return strings.Contains(e.Message, "401 Unauthorized")

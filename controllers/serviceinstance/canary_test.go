@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -21,14 +23,21 @@ import (
 )
 
 // TestCanaryCredentialNeverLeaks runs a full lifecycle, failures included,
-// with unique secret values from the broker and from a parameters Secret,
-// then looks for them everywhere but the Secrets: logs, events, status and
-// metrics.
+// with unique secret values from the broker, from a parameters Secret and
+// the brokers' own credentials (a basic password in the URL, a bearer token
+// in a Secret, a password in a URL that does not parse), then looks for them
+// everywhere but the Secrets and the brokers' specs: logs, events, status
+// and metrics.
 func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	ctx := context.Background()
 	credential := "canary-credential-" + uuid.NewString()
 	parameter := "canary-parameter-" + uuid.NewString()
-	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	brokerPassword := "canary-broker-password-" + uuid.NewString()
+	fake := osbtest.New(t)
+	fake.SetPassword(brokerPassword)
+	w := testenv.StartWorld(t, env, testenv.CatalogOptions{}, strings.Replace(fake.URL(), "http://", "http://"+fake.Username+":"+brokerPassword+"@", 1))
+	w.Fake = fake
+	token, urlPassword := brokerFailures(t, w)
 	w.Fake.On(osbtest.Bind,
 		osbtest.Response{Status: 201, Body: `{"credentials":{"password":"` + credential + `","uri":"db://u:` + credential + `@h/x"}}`},
 		osbtest.Response{Status: 201, Body: `{"credentials":"` + credential + `"`},
@@ -80,7 +89,46 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	} {
 		assert.NotContains(t, text, credential, "a broker credential leaked into %s", source)
 		assert.NotContains(t, text, parameter, "a parameter from a Secret leaked into %s", source)
+		for what, canary := range map[string]string{"broker password": brokerPassword, "bearer token": token, "password of an unparsable URL": urlPassword} {
+			assert.NotContains(t, text, canary, "the %s leaked into %s", what, source)
+		}
 	}
+}
+
+// brokerFailures registers two more brokers that fail with credentials at
+// hand: one with a bearer token from a Secret, whose token then stops being
+// accepted, and one whose URL holds a password but does not parse. It
+// returns the token and the password.
+func brokerFailures(t *testing.T, w *testenv.World) (string, string) {
+	ctx := context.Background()
+	token := "canary-bearer-token-" + uuid.NewString()
+	bearer := osbtest.New(t)
+	bearer.SetToken(token)
+	bearer.On(osbtest.Catalog, osbtest.Response{Body: `{"services":[]}`})
+	require.NoError(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broker-token", Namespace: w.Namespace}, StringData: map[string]string{"token": token}}))
+	withToken := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "bearer-broker"}}
+	withToken.Spec.URL = bearer.URL()
+	withToken.Spec.AuthInfo = &v1beta1.ClusterServiceBrokerAuthInfo{Bearer: &v1beta1.ClusterBearerTokenAuthConfig{SecretRef: &v1beta1.ObjectReference{Namespace: w.Namespace, Name: "broker-token"}}}
+	require.NoError(t, env.Client.Create(ctx, withToken))
+	testenv.WaitCondition(t, env, withToken, v1beta1.ConditionReady, metav1.ConditionTrue)
+	bearer.SetToken("another-token")
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(withToken), withToken); err != nil {
+			return err
+		}
+		withToken.Spec.RelistRequests++
+		return env.Client.Update(ctx, withToken)
+	}))
+	failed := testenv.WaitCondition(t, env, withToken, v1beta1.ConditionReady, metav1.ConditionFalse)
+	require.Contains(t, failed.Message, "401 Unauthorized", "the token was sent and refused")
+
+	urlPassword := "canary-url-password-" + uuid.NewString()
+	unparsable := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "unparsable-broker"}}
+	unparsable.Spec.URL = "http://catalog:" + urlPassword + "@broker.invalid:notaport/"
+	require.NoError(t, env.Client.Create(ctx, unparsable))
+	refused := testenv.WaitCondition(t, env, unparsable, v1beta1.ConditionReady, metav1.ConditionFalse)
+	require.Contains(t, refused.Message, "broker.invalid", "the message names the URL, so only redaction keeps the password out")
+	return token, urlPassword
 }
 
 func collectStatuses(t *testing.T, ns string) string {
@@ -91,7 +139,13 @@ func collectStatuses(t *testing.T, ns string) string {
 	require.NoError(t, env.Client.List(context.Background(), &bindings, client.InNamespace(ns)))
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	for _, v := range []any{instances, bindings} {
+	var brokers v1beta1.ClusterServiceBrokerList
+	require.NoError(t, env.Client.List(context.Background(), &brokers))
+	var brokerStatuses []v1beta1.CommonServiceBrokerStatus
+	for _, b := range brokers.Items {
+		brokerStatuses = append(brokerStatuses, b.Status)
+	}
+	for _, v := range []any{instances, bindings, brokerStatuses} {
 		require.NoError(t, enc.Encode(v))
 	}
 	require.Contains(t, out.String(), "redacted", "status shows that a Secret value was sent, not the value")

@@ -87,8 +87,8 @@ spec:
 
 	var pod corev1.Pod
 	require.Eventually(t, func() bool {
-		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "inject", Name: "app"}, &pod))
-		return len(pod.Spec.SchedulingGates) == 0
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "inject", Name: "app"}, &pod)
+		return err == nil && len(pod.Spec.SchedulingGates) == 0
 	}, time.Minute, 100*time.Millisecond, "the gate is lifted once the binding is Ready")
 	assert.NotContains(t, pod.Labels, "servicecatalog.k8s.io/gated")
 	app := pod.Spec.Containers[0]

@@ -78,8 +78,8 @@ spec:
 	for app, wantFiles := range map[string]bool{"web": true, "migrate": false} {
 		var pods corev1.PodList
 		require.Eventually(t, func() bool {
-			require.NoError(t, env.Client.List(context.Background(), &pods, client.InNamespace("workloads"), client.MatchingLabels{"app": app}))
-			return len(pods.Items) > 0
+			err := env.Client.List(context.Background(), &pods, client.InNamespace("workloads"), client.MatchingLabels{"app": app})
+			return err == nil && len(pods.Items) > 0
 		}, time.Minute, 200*time.Millisecond, "kube-controller-manager creates the %s pod", app)
 		pod := pods.Items[0]
 		c := pod.Spec.Containers[0]
@@ -107,7 +107,8 @@ func TestExamples(t *testing.T) {
 		return out.Err == nil && strings.Contains(out.Stdout, "mydb01-binding-env")
 	}, time.Minute, 200*time.Millisecond, "the demo app's pod gets the binding's variables")
 	require.Eventually(t, func() bool {
-		return mustKubectl(t, "", "get", "pods", "-n", "examples", "-l", "app=demo-app", "-o", "jsonpath={.items[0].spec.schedulingGates}") == ""
+		out := kubectl(t, "", "get", "pods", "-n", "examples", "-l", "app=demo-app", "-o", "jsonpath={.items[0].spec.schedulingGates}")
+		return out.Err == nil && out.Stdout == ""
 	}, time.Minute, 200*time.Millisecond, "no gate is left once the binding is Ready")
 
 	// Every other example the docs use is applied here too, so none rots.

@@ -148,19 +148,23 @@ func (w *World) Binding(name, instance string) *v1beta1.ServiceBinding {
 	return b
 }
 
-// Conditions returns the status conditions of a ServiceInstance or a
-// ServiceBinding, and nil for any other object.
+// Conditions returns the status conditions of a ServiceInstance, a
+// ServiceBinding or a broker, and nil for any other object.
 func Conditions(obj client.Object) []metav1.Condition {
 	switch o := obj.(type) {
 	case *v1beta1.ServiceInstance:
 		return o.Status.Conditions
 	case *v1beta1.ServiceBinding:
 		return o.Status.Conditions
+	case interface {
+		GetCommonStatus() *v1beta1.CommonServiceBrokerStatus
+	}:
+		return o.GetCommonStatus().Conditions
 	}
 	return nil
 }
 
-// WaitCondition waits until obj, a ServiceInstance or a ServiceBinding
+// WaitCondition waits until obj, a ServiceInstance, ServiceBinding or broker,
 // read again into obj, has the condition with the status, and returns it;
 // it fails t after Timeout.
 func WaitCondition(t testing.TB, env *Env, obj client.Object, condType string, status metav1.ConditionStatus) metav1.Condition {
