@@ -168,10 +168,11 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
-// OutcomeOf classifies the error of a failed request. It is the one
-// classification used for provision, update, deprovision, bind, unbind and
-// both last_operation polls, so callers need no checks of their own before
-// it; the spec's orphan mitigation table decides between Rejected and
+// OutcomeOf classifies the error of a failed request, so callers need no
+// checks of their own: provision and bind retry, mitigate or fail by it,
+// update retries or fails by it. Deprovision, unbind and last_operation
+// polls end only in success (or 410), so every outcome is retried there.
+// The spec's orphan mitigation table decides between Rejected and
 // Uncertain. err must not be nil: a request that succeeded has no outcome.
 func OutcomeOf(err error) Outcome {
 	if retriable(err) {

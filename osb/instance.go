@@ -313,10 +313,10 @@ func (c *Client) pollLastOperation(ctx context.Context, path, serviceID, planID,
 	case StateInProgress, StateSucceeded, StateFailed:
 	default:
 		return nil, &HTTPError{StatusCode: resp.status, Method: resp.method, Path: resp.path,
-			Description: "last_operation state " + strconv.Quote(string(body.State)) + " is not one of in progress, succeeded, failed"}
+			Description: "last_operation state " + strconv.Quote(truncate(string(body.State), 64)) + " is not one of in progress, succeeded, failed"}
 	}
 	return &LastOperationResponse{
-		State: body.State, Description: truncate(body.Description, 1024),
+		State: body.State, Description: truncate(c.secrets.redact(body.Description), 1024),
 		InstanceUsable: body.InstanceUsable, UpdateRepeatable: body.UpdateRepeatable, RetryAfter: resp.retryAfter,
 	}, nil
 }

@@ -117,11 +117,12 @@ func (e *redactedError) As(target any) bool { return errors.As(e.err, target) }
 // whichever path produced it.
 func (c *Client) redact(err *error) { *err = c.secrets.redactError(*err) }
 
-// redactRawURL hides everything between a URL's scheme and its last '@'.
+// RedactURL hides everything between a URL's scheme and its last '@': the
+// one way a broker URL is shown in messages, here and in admission.
 // It works on the string, not on a parsed URL: when a password holds an
 // unescaped '/', '?' or '#', url.Parse takes part of it for the host or
 // the path, and url.URL.Redacted would show it.
-func redactRawURL(raw string) string {
+func RedactURL(raw string) string {
 	at := strings.LastIndex(raw, "@")
 	if at < 0 {
 		return raw
@@ -138,7 +139,7 @@ func redactRawURL(raw string) string {
 // their detail may quote the part of a password the parser took for a
 // host, port or escape, so a URL with a '@' in it gets no parser detail.
 func parseBaseURL(raw string) (*url.URL, error) {
-	shown := redactRawURL(raw)
+	shown := RedactURL(raw)
 	base, err := url.Parse(raw)
 	if err != nil {
 		if shown != raw {

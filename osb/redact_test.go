@@ -295,3 +295,32 @@ func TestLastOperationStateHidesCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestLastOperationDescriptionHidesCredentials: a description is no error,
+// yet it reaches conditions and events, so it is redacted too.
+func TestLastOperationDescriptionHidesCredentials(t *testing.T) {
+	for credName, cred := range credentials {
+		t.Run(credName, func(t *testing.T) {
+			brokerURL := echoing(200, func(echo string) string {
+				return fmt.Sprintf(`{"state":"failed","description":%q}`, "it broke; you sent "+echo)
+			})(t)
+			c, err := osb.New(cred.cfg(brokerURL))
+			require.NoError(t, err)
+			for name, poll := range map[string]func() (*osb.LastOperationResponse, error){
+				"instance": func() (*osb.LastOperationResponse, error) {
+					return c.PollLastOperation(context.Background(), &osb.LastOperationRequest{InstanceID: "i"})
+				},
+				"binding": func() (*osb.LastOperationResponse, error) {
+					return c.PollBindingLastOperation(context.Background(), &osb.BindingLastOperationRequest{InstanceID: "i", BindingID: "b"})
+				},
+			} {
+				resp, err := poll()
+				require.NoError(t, err, name)
+				assert.Contains(t, resp.Description, "it broke; you sent", name)
+				for _, secret := range cred.secrets {
+					assert.NotContains(t, resp.Description, secret, name)
+				}
+			}
+		})
+	}
+}

@@ -85,7 +85,12 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 // the binding as Ready.
 func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[string]any) (ctrl.Result, error) {
 	err := r.writeCredentials(ctx, s.b, creds)
-	return r.follow(ctx, s, credentialsStored(s.b, err), nil)
+	n := credentialsStored(s.b, err)
+	if n == done && !s.b.DeletionTimestamp.IsZero() {
+		// A bind that finished while the binding was being deleted: unbind.
+		return r.reconcileDelete(ctx, s)
+	}
+	return r.follow(ctx, s, n, nil)
 }
 
 // ensureSecrets keeps a bound binding's Secrets in place: when one was

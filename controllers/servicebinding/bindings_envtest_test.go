@@ -24,6 +24,7 @@ import (
 )
 
 func TestBindOrphanMitigation(t *testing.T) {
+	useEnv(t)
 	tests := map[string]struct {
 		bind        osbtest.Response
 		mitigate    bool
@@ -60,6 +61,7 @@ func TestBindOrphanMitigation(t *testing.T) {
 }
 
 func TestAsyncBindFetchesCredentials(t *testing.T) {
+	useEnv(t)
 	catalog := osbtest.SampleCatalog()
 	catalog["services"].([]any)[0].(map[string]any)["bindings_retrievable"] = true
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, catalog)
@@ -78,6 +80,7 @@ func TestAsyncBindFetchesCredentials(t *testing.T) {
 }
 
 func TestSyncBindWhenBindingsAreNotRetrievable(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	inst := w.Instance("db", "small")
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
@@ -87,6 +90,7 @@ func TestSyncBindWhenBindingsAreNotRetrievable(t *testing.T) {
 }
 
 func TestBindingSecrets(t *testing.T) {
+	useEnv(t)
 	ctx := context.Background()
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	inst := w.Instance("db", "small")
@@ -171,6 +175,7 @@ spec:
 }
 
 func TestNonBindablePlan(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	inst := w.Instance("backup", "daily", func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServiceClassExternalName = "backup" })
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
@@ -182,6 +187,7 @@ func TestNonBindablePlan(t *testing.T) {
 }
 
 func TestBindingWaitsForInstance(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
 	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
@@ -203,6 +209,7 @@ func TestBindingWaitsForInstance(t *testing.T) {
 }
 
 func TestUnbind(t *testing.T) {
+	useEnv(t)
 	tests := map[string][]osbtest.Response{
 		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
 		"a failure is retried":       {{Status: 500, Body: `{}`}, {Status: 200, Body: `{}`}},

@@ -6,8 +6,10 @@
 // A reconcile reads: get the binding, make its scope (status snapshot,
 // instance, offering and broker client loaded once), run one phase, write
 // the status once (deferred). The only other status write is the claim
-// right before a broker request. Phases do the I/O; status.go decides, in
-// pure functions, what each answer means for status and conditions.
+// right before a broker request. Phases do the I/O; pure functions
+// (bindAnswered, credentialsStored, unbindAnswered, pollAnswered, in status.go or
+// beside their phase) decide what each answer means for status and
+// conditions, and say what the phase does next.
 package servicebinding
 
 import (

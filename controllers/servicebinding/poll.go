@@ -37,9 +37,13 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 		r.polls.Set(key, r.Now().Add(wait))
 		return ctrl.Result{RequeueAfter: wait}, nil
 	case n == fetch:
+		s.log.Info("Broker finished the asynchronous bind; fetching the credentials", "bindingID", bindingID(b))
 		return r.fetchAfterBind(ctx, s, c)
 	}
 	r.polls.Forget(key)
+	if n != pollLater {
+		logAnswer(s, "last_operation", n, err)
+	}
 	return r.follow(ctx, s, n, err)
 }
 

@@ -247,11 +247,15 @@ func TestStaleCacheNeverRepeatsABind(t *testing.T) {
 	_, err := reconcileOnce(t, r, b)
 	require.NoError(t, err)
 
+	k.Get(b)
+	stored := b.Status.DeepCopy()
 	k.Stale = stale
 	_, err = reconcileOnce(t, r, b)
 	require.Error(t, err)
 	assert.True(t, apierrors.IsConflict(err), "a claim on a stale read conflicts: %v", err)
 	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "the stale reconcile sent nothing")
+	k.Get(b)
+	assert.Equal(t, *stored, b.Status, "and wrote nothing of what it decided")
 }
 
 func TestSecretNotOwnedIsNeverOverwritten(t *testing.T) {
@@ -296,4 +300,23 @@ func TestUnbindOnDelete(t *testing.T) {
 			assert.Len(t, k.Broker.Requests(osbtest.Unbind), len(answers))
 		})
 	}
+}
+
+// TestDeleteDuringAsyncBind: a bind that finishes while the binding is
+// being deleted is unbound in the same reconcile, and nothing is left.
+func TestDeleteDuringAsyncBind(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
+	b := newBinding(k, "db")
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	require.NoError(t, k.Client.Delete(context.Background(), b))
+
+	k.Clock.Step(res.RequeueAfter)
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1)
+	assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "the binding is gone")
+	assert.Nil(t, secretData(t, k, "db"), "and its Secrets")
 }

@@ -184,6 +184,10 @@ func confirmUnbind(b *v1beta1.ServiceBinding) {
 		return
 	}
 	failure := st.OrphanMitigationCause
+	if failure == "" {
+		// Started by a version that kept no cause.
+		failure = "bind failed"
+	}
 	st.OrphanMitigationInProgress = false
 	st.OrphanMitigationCause = ""
 	status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed bind")
@@ -203,6 +207,10 @@ func pollAnswered(b *v1beta1.ServiceBinding, resp *osb.LastOperationResponse, er
 		inProgress(b, "polling the broker failed: "+err.Error()+"; retrying")
 		return pollLater, nil
 	case err == nil && resp.State == osb.StateInProgress:
+		if !unbinding && !b.Status.OrphanMitigationInProgress {
+			// Also replaces a poll failure reported before.
+			setReady(b, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding asynchronously")
+		}
 		return pollLater, nil
 	case err == nil && resp.State == osb.StateSucceeded && unbinding:
 		return unbound, nil

@@ -62,7 +62,7 @@ func TestBindingPollAnswered(t *testing.T) {
 		want       next
 		conditions map[string]string
 	}{
-		"bind in progress":             {op: v1beta1.ServiceBindingOperationBind, resp: &osb.LastOperationResponse{State: osb.StateInProgress}, want: pollLater, conditions: map[string]string{}},
+		"bind in progress":             {op: v1beta1.ServiceBindingOperationBind, resp: &osb.LastOperationResponse{State: osb.StateInProgress}, want: pollLater, conditions: map[string]string{"Ready": "False/Binding"}},
 		"bind succeeded: fetch":        {op: v1beta1.ServiceBindingOperationBind, resp: &osb.LastOperationResponse{State: osb.StateSucceeded}, want: fetch, conditions: map[string]string{}},
 		"bind failed: mitigate":        {op: v1beta1.ServiceBindingOperationBind, resp: &osb.LastOperationResponse{State: osb.StateFailed, Description: "no"}, want: mitigate, conditions: map[string]string{"Ready": "False/BindCallFailed", "OrphanMitigation": "True/StartingOrphanMitigation"}},
 		"410 during bind: mitigate":    {op: v1beta1.ServiceBindingOperationBind, err: &osb.HTTPError{StatusCode: 410}, want: mitigate, conditions: map[string]string{"Ready": "False/BindCallFailed", "OrphanMitigation": "True/StartingOrphanMitigation"}},
@@ -115,4 +115,30 @@ func TestUnbindAfterOrphanMitigationReportsItsCause(t *testing.T) {
 	assert.Equal(t, v1beta1.UnbindStatusNotRequired, b.Status.UnbindStatus)
 	assert.False(t, b.Status.OrphanMitigationInProgress)
 	assert.Empty(t, b.Status.OrphanMitigationCause)
+}
+
+func TestUnbindAnswered(t *testing.T) {
+	tests := map[string]struct {
+		mitigating bool
+		resp       *osb.UnbindResponse
+		err        error
+		want       next
+		conditions map[string]string
+	}{
+		"done":                 {resp: &osb.UnbindResponse{}, want: unbound, conditions: map[string]string{}},
+		"async":                {resp: &osb.UnbindResponse{Async: true, Operation: "bye"}, want: pollLater, conditions: map[string]string{}},
+		"a failure is retried": {err: &osb.HTTPError{StatusCode: 500}, want: retry, conditions: map[string]string{"Ready": "False/UnbindCallFailed"}},
+		"during orphan mitigation the cleanup reports it": {mitigating: true, err: &osb.HTTPError{StatusCode: 500}, want: retry,
+			conditions: map[string]string{"OrphanMitigation": "True/StartingOrphanMitigation"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := binding(v1beta1.ServiceBindingOperationUnbind)
+			b.Status.OrphanMitigationInProgress = tc.mitigating
+			got, err := unbindAnswered(b, tc.resp, tc.err)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want == retry, err != nil)
+			assert.Equal(t, tc.conditions, conditionsOf(b))
+		})
+	}
 }

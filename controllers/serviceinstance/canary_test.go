@@ -29,6 +29,7 @@ import (
 // everywhere but the Secrets and the brokers' specs: logs, events, status
 // and metrics.
 func TestCanaryCredentialNeverLeaks(t *testing.T) {
+	useEnv(t)
 	ctx := context.Background()
 	credential := "canary-credential-" + uuid.NewString()
 	parameter := "canary-parameter-" + uuid.NewString()

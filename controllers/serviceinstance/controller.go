@@ -6,8 +6,10 @@
 // A reconcile reads: get the instance, make its scope (status snapshot,
 // offering and broker client loaded once), run one phase, write the status
 // once (deferred). The only other status write is the claim right before a
-// broker request. Phases do the I/O; status.go decides, in pure functions,
-// what each answer means for status and conditions.
+// broker request. Phases do the I/O; pure functions
+// (provisionAnswered, updateAnswered, deprovisionAnswered, pollAnswered, in status.go or
+// beside their phase) decide what each answer means for status and
+// conditions, and say what the phase does next.
 package serviceinstance
 
 import (
@@ -214,11 +216,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		// updateRequests) tries again.
 		return ctrl.Result{}, nil
 	}
-	if res, err := r.resolve(ctx, s); s.off == nil {
-		return res, err
-	}
+	res, err := r.resolve(ctx, s)
 	if err := r.ensureSpec(ctx, s); err != nil {
 		return ctrl.Result{}, err
+	}
+	if s.off == nil {
+		// The class or plan is not there yet (or could not be read).
+		return res, err
 	}
 	st.UserSpecifiedClassName, st.UserSpecifiedPlanName = s.inst.Spec.UserClassName(), s.inst.Spec.UserPlanName()
 	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {

@@ -24,6 +24,7 @@ import (
 // or deleted with a message a user understands, and that the broker then
 // holds no instance or binding the cluster does not know about.
 func TestFaultMatrix(t *testing.T) {
+	useEnv(t)
 	faults := map[string]samplebroker.Fault{
 		"500":                           {Status: 500, Description: "internal error", Times: 1},
 		"503":                           {Status: 503, Description: "try later", Times: 1},

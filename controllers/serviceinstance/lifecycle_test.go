@@ -21,6 +21,7 @@ import (
 // for provision: where the broker may have created something, the catalog
 // deprovisions; where it cannot have, it never does.
 func TestProvisionOrphanMitigation(t *testing.T) {
+	useEnv(t)
 	tests := map[string]struct {
 		provision   []osbtest.Response
 		lastOp      []osbtest.Response
@@ -88,6 +89,7 @@ func TestProvisionOrphanMitigation(t *testing.T) {
 
 // TestRetriedResponses covers the answers that mean "try again as is".
 func TestRetriedResponses(t *testing.T) {
+	useEnv(t)
 	tests := map[string]osbtest.Response{
 		"422 ConcurrencyError": {Status: 422, Body: `{"error":"ConcurrencyError"}`},
 		"408 Request Timeout":  {Status: 408, Body: `{}`},
@@ -105,6 +107,7 @@ func TestRetriedResponses(t *testing.T) {
 }
 
 func TestAsyncProvisionHonoursRetryAfter(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-42"}`})
 	inProgress := osbtest.Response{Body: `{"state":"in progress","description":"creating disks"}`, Header: http.Header{"Retry-After": {"2"}}}
@@ -126,6 +129,7 @@ func TestAsyncProvisionHonoursRetryAfter(t *testing.T) {
 }
 
 func TestMaximumPollingDuration(t *testing.T) {
+	useEnv(t)
 	catalog := osbtest.SampleCatalog()
 	plan := catalog["services"].([]any)[0].(map[string]any)["plans"].([]any)[0].(map[string]any)
 	plan["maximum_polling_duration"] = 2
@@ -141,6 +145,7 @@ func TestMaximumPollingDuration(t *testing.T) {
 // TestRestartDuringAsyncProvision stops the manager while the broker works
 // on a provision; the new manager resumes polling and never provisions again.
 func TestRestartDuringAsyncProvision(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"long"}`})
 	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
@@ -157,6 +162,7 @@ func TestRestartDuringAsyncProvision(t *testing.T) {
 }
 
 func TestDeprovision(t *testing.T) {
+	useEnv(t)
 	tests := map[string][]osbtest.Response{
 		"200":                        {{Status: 200, Body: `{}`}},
 		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
@@ -178,6 +184,7 @@ func TestDeprovision(t *testing.T) {
 }
 
 func TestDeleteWithBindings(t *testing.T) {
+	useEnv(t)
 	ctx := context.Background()
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 
@@ -247,6 +254,7 @@ func TestDeleteWithBindings(t *testing.T) {
 // TestParametersFromSecretChange sends an update when a Secret named by
 // parametersFrom changes, with only the changed parameters.
 func TestParametersFromSecretChange(t *testing.T) {
+	useEnv(t)
 	ctx := context.Background()
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	res := env.Kubectl(ctx, `
@@ -287,6 +295,7 @@ stringData: {params: '{"password":"first-secret-value"}'}
 
 // TestPlanChangeAndUpdateRequests covers the other update triggers.
 func TestPlanChangeAndUpdateRequests(t *testing.T) {
+	useEnv(t)
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
 	inst := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) { i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`) })
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)

@@ -10,7 +10,15 @@ import (
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
 
+// shared starts the control plane for the first test that needs one; the
+// package's fast tests do not.
+var shared testenv.Shared
+
+// env is the control plane of the envtest tests: each starts with useEnv.
 var env *testenv.Env
+
+// useEnv makes env the running control plane, starting it if needed.
+func useEnv(t *testing.T) { env = shared.Env(t) }
 
 // managerLogs holds everything the controllers logged, at debug level, so
 // tests can check what never appears in a log.
@@ -18,13 +26,10 @@ var managerLogs testenv.LogBuffer
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(managerLogs.Logger())
-	var err error
-	if env, err = testenv.Start(testenv.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	_ = env.Stop()
+	if err := shared.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
 }
 

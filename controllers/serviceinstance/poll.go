@@ -39,6 +39,7 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 		// The spec: once the maximum polling duration is reached, the
 		// operation MUST be considered failed.
 		n, err := operationEnded(inst, osb.StateFailed, fmt.Sprintf("the broker did not finish within the maximum polling duration of %s", limit), nil)
+		logAnswer(s, "last_operation", n, err)
 		return r.follow(ctx, s, n, err)
 	}
 	c, err := r.brokerClient(ctx, s)
@@ -59,6 +60,10 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 	r.polls.Forget(key)
 	if n != pollLater {
 		logAnswer(s, "last_operation", n, err)
+	}
+	if n == done && !inst.DeletionTimestamp.IsZero() {
+		// The operation that held the deletion back is over: go on with it.
+		return r.reconcileDelete(ctx, s)
 	}
 	return r.follow(ctx, s, n, err)
 }

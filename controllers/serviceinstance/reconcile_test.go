@@ -211,11 +211,15 @@ func TestStaleCacheNeverRepeatsAProvision(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, k.Broker.Requests(osbtest.Provision), 1)
 
+	k.Get(inst)
+	stored := inst.Status.DeepCopy()
 	k.Stale = stale
 	_, err = reconcileOnce(t, r, inst)
 	require.Error(t, err)
 	assert.True(t, apierrors.IsConflict(err), "a claim on a stale read conflicts: %v", err)
 	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "the stale reconcile sent nothing")
+	k.Get(inst)
+	assert.Equal(t, *stored, inst.Status, "and wrote nothing of what it decided")
 
 	k.Stale = nil
 	_, err = reconcileOnce(t, r, inst)
@@ -372,7 +376,8 @@ func TestUnknownPlanWaits(t *testing.T) {
 	assert.Equal(t, 15*time.Second, res.RequeueAfter)
 	k.Get(inst)
 	assert.Equal(t, v1beta1.ReasonReferencesNonexistentPlan, ready(t, inst).Reason)
-	assert.Empty(t, inst.Finalizers, "nothing was sent, so nothing is owed")
+	assert.Equal(t, []string{Finalizer}, inst.Finalizers, "the finalizer comes first, as before any request")
+	assert.Nil(t, inst.Spec.ClusterServicePlanRef)
 	assert.Empty(t, k.Broker.Requests(osbtest.Provision))
 }
 
@@ -394,4 +399,23 @@ func TestBrokerCredentialsNeverInStatus(t *testing.T) {
 	for _, e := range k.Events() {
 		assert.NotContains(t, e, "canary-password-4711")
 	}
+}
+
+// TestDeleteDuringAsyncProvision: the deletion waits for the provision in
+// flight, then deprovisions in the reconcile that sees it finish.
+func TestDeleteDuringAsyncProvision(t *testing.T) {
+	k, r := newRig(t, nil)
+	k.Broker.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-1"}`})
+	k.Broker.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+	res, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	require.NoError(t, k.Client.Delete(context.Background(), inst))
+
+	k.Clock.Step(res.RequeueAfter)
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1, "deprovisioned once the provision finished")
+	assert.True(t, gone(t, k, inst))
 }

@@ -53,7 +53,7 @@ func (s *scope) writeSpec(ctx context.Context) error { return s.patch.UpdateSpec
 
 // ensureSpec records, in one write before any broker request, the
 // finalizer, an externalID (the admission webhook defaults it; without the
-// webhook, here) and the resolved class and plan.
+// webhook, here) and, once resolved, the class and plan.
 func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 	spec := &s.inst.Spec
 	changed := controllerutil.AddFinalizer(s.inst, Finalizer)
@@ -61,7 +61,7 @@ func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 		spec.ExternalID = uuid.NewString()
 		changed = true
 	}
-	if spec.SetResolvedRefs(s.off.Cluster, s.off.ClassName, s.off.PlanName) {
+	if s.off != nil && spec.SetResolvedRefs(s.off.Cluster, s.off.ClassName, s.off.PlanName) {
 		changed = true
 	}
 	if !changed {

@@ -207,6 +207,10 @@ func startOrphanMitigation(inst *v1beta1.ServiceInstance, failure string) {
 func orphanMitigated(inst *v1beta1.ServiceInstance) {
 	st := &inst.Status
 	failure := st.OrphanMitigationCause
+	if failure == "" {
+		// Started by a version that kept no cause.
+		failure = "provision failed"
+	}
 	st.OrphanMitigationInProgress = false
 	st.OrphanMitigationCause = ""
 	st.ProvisionStatus = v1beta1.ProvisionStatusNotProvisioned

@@ -158,3 +158,35 @@ func TestUpdateAnswered(t *testing.T) {
 		})
 	}
 }
+
+func TestDeprovisionAnswered(t *testing.T) {
+	tests := map[string]struct {
+		mitigating bool
+		resp       *osb.DeprovisionResponse
+		err        error
+		want       next
+		conditions map[string]string
+		status     v1beta1.DeprovisionStatus
+	}{
+		"done":  {resp: &osb.DeprovisionResponse{}, want: deprovisioned, conditions: map[string]string{}, status: v1beta1.DeprovisionStatusRequired},
+		"async": {resp: &osb.DeprovisionResponse{Async: true, Operation: "bye"}, want: pollLater, conditions: map[string]string{}, status: v1beta1.DeprovisionStatusRequired},
+		"a failure is retried": {err: &osb.HTTPError{StatusCode: 500}, want: retry,
+			conditions: map[string]string{"Ready": "False/DeprovisionCallFailed"}, status: v1beta1.DeprovisionStatusFailed},
+		"a refusal is retried too": {err: &osb.HTTPError{StatusCode: 400}, want: retry,
+			conditions: map[string]string{"Ready": "False/DeprovisionCallFailed"}, status: v1beta1.DeprovisionStatusFailed},
+		"during orphan mitigation the cleanup reports it": {mitigating: true, err: &osb.HTTPError{StatusCode: 503}, want: retry,
+			conditions: map[string]string{"OrphanMitigation": "True/StartingOrphanMitigation"}, status: v1beta1.DeprovisionStatusFailed},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			inst := provisioning()
+			inst.Status.CurrentOperation = v1beta1.ServiceInstanceOperationDeprovision
+			inst.Status.OrphanMitigationInProgress = tc.mitigating
+			got, err := deprovisionAnswered(inst, tc.resp, tc.err)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want == retry, err != nil)
+			assert.Equal(t, tc.conditions, conditionsOf(inst))
+			assert.Equal(t, tc.status, inst.Status.DeprovisionStatus)
+		})
+	}
+}

@@ -8,6 +8,7 @@ package status
 import (
 	"bytes"
 	"context"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,12 +78,16 @@ type Writer struct {
 
 // Patcher persists the status of one object during one reconcile. It keeps
 // the object as last stored, so that only what the reconcile changed is
-// written, once, at the end.
+// written, once, at the end. Every write carries the resourceVersion the
+// reconcile read: decisions made on a stale cache are never written.
 type Patcher struct {
 	w      Writer
 	before Object
-	// released: the object's finalizer is gone; nothing is left to save.
+	// released: the finalizer is gone; nothing is left to save.
 	released bool
+	// aborted: a write failed (a conflict: the reconcile read an old copy);
+	// nothing more is written and the next reconcile starts anew.
+	aborted bool
 }
 
 // Begin snapshots obj as read from the cache.
@@ -90,18 +95,24 @@ func (w Writer) Begin(obj Object) *Patcher {
 	return &Patcher{w: w, before: obj.DeepCopyObject().(Object)}
 }
 
-// UpdateSpec writes obj's spec and metadata, keeping in obj the status
-// changes made so far in memory; the final Save writes those.
+// UpdateSpec writes obj's spec and metadata. obj then holds what the API
+// server stored, with the status changes made so far in memory, which the
+// final Save writes.
 func (p *Patcher) UpdateSpec(ctx context.Context, obj Object) error {
-	stored := obj.DeepCopyObject().(Object)
-	if err := p.w.Client.Update(ctx, stored); err != nil {
+	kept := obj.DeepCopyObject().(Object)
+	if err := p.w.Client.Update(ctx, obj); err != nil {
+		p.aborted = true
 		return err
 	}
-	p.before = stored
-	// The API server moved these; the in-memory object must carry them on.
-	obj.SetResourceVersion(stored.GetResourceVersion())
-	obj.SetGeneration(stored.GetGeneration())
+	p.before = obj.DeepCopyObject().(Object)
+	copyStatus(obj, kept)
 	return nil
+}
+
+// copyStatus sets the Status field of to from from, two objects of one kind:
+// every kind of this API keeps its status in a field named Status.
+func copyStatus(to, from Object) {
+	reflect.ValueOf(to).Elem().FieldByName("Status").Set(reflect.ValueOf(from).Elem().FieldByName("Status"))
 }
 
 // Release saves the status, then removes finalizer, letting the API server
@@ -112,6 +123,7 @@ func (p *Patcher) Release(ctx context.Context, obj Object, finalizer string) err
 	}
 	controllerutil.RemoveFinalizer(obj, finalizer)
 	if err := p.w.Client.Update(ctx, obj); client.IgnoreNotFound(err) != nil {
+		p.aborted = true
 		return err
 	}
 	p.released = true
@@ -124,6 +136,7 @@ func (p *Patcher) Release(ctx context.Context, obj Object, finalizer string) err
 // sent, so no stale read ever repeats a provision or a bind.
 func (p *Patcher) Claim(ctx context.Context, obj Object) error {
 	if err := p.w.Client.Status().Update(ctx, obj); err != nil {
+		p.aborted = true
 		return err
 	}
 	p.stored(obj)
@@ -131,23 +144,24 @@ func (p *Patcher) Claim(ctx context.Context, obj Object) error {
 }
 
 // Save writes what the reconcile changed in obj's status, if anything, as
-// a merge patch. An object already gone has nothing to save.
+// a merge patch guarded by the resourceVersion. An object already gone has
+// nothing to save.
 func (p *Patcher) Save(ctx context.Context, obj Object) error {
-	if p.released {
+	if p.released || p.aborted {
 		return nil
 	}
-	patch := client.MergeFrom(p.before)
-	data, err := patch.Data(obj)
+	data, err := client.MergeFrom(p.before).Data(obj)
 	if err != nil {
 		return err
 	}
 	if bytes.Equal(data, []byte("{}")) {
 		return nil
 	}
-	if err := p.w.Client.Status().Patch(ctx, obj, patch); err != nil {
+	if err := p.w.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(p.before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
+		p.aborted = true
 		return err
 	}
 	p.stored(obj)

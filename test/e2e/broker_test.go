@@ -88,7 +88,7 @@ spec:
 	})
 
 	// A wrong password: Ready=False, and the message carries the broker's answer.
-	res = env.Kubectl(ctx, "", "patch", "secret", "sample-broker-auth", "-n", "default", "-p", `{"stringData":{"password":"wrong"}}`)
+	res = env.Kubectl(ctx, "", "patch", "secret", "sample-broker-auth", "-n", "default", "-p", `{"stringData":{"password":"not-the-password"}}`)
 	require.NoError(t, res.Err, res.Stderr)
 	res = env.Kubectl(ctx, "", "patch", "clusterservicebroker", "sample-broker", "--type=merge", "-p", `{"spec":{"relistRequests":1}}`)
 	require.NoError(t, res.Err, res.Stderr)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
@@ -58,7 +59,7 @@ func (v *Validator[T]) validate(ctx context.Context, b T) (admission.Warnings, e
 	var errs field.ErrorList
 	var warnings admission.Warnings
 	if u, err := url.Parse(spec.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		errs = append(errs, field.Invalid(specPath.Child("url"), redactURL(spec.URL), "must be an http or https URL with a host, like https://broker.example.com"))
+		errs = append(errs, field.Invalid(specPath.Child("url"), osb.RedactURL(spec.URL), "must be an http or https URL with a host, like https://broker.example.com"))
 	} else if u.User != nil {
 		warnings = append(warnings, "credentials in spec.url are readable by everyone who can read the broker; prefer spec.authInfo with a Secret")
 	}
@@ -103,16 +104,4 @@ func (v *Validator[T]) checkAuthSecret(ctx context.Context, b T) field.ErrorList
 		}
 	}
 	return errs
-}
-
-// redactURL hides a password in a URL before it appears in a message.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return "(not a URL)"
-	case u.User == nil:
-		return raw
-	}
-	return u.Redacted()
 }
