@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/parameters"
@@ -60,7 +58,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 			// Checked before binding, so the broker is not asked for
 			// credentials that could not be stored. Re-checked when the
 			// binding changes or the instance does.
-			setReady(b, metav1.ConditionFalse, v1beta1.ReasonSecretNotOwned, notOwned.Error())
+			secretTaken(b, notOwned)
 			return params, nil, nil
 		}
 		return params, nil, err
@@ -68,7 +66,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 	params, err := parameters.Build(ctx, r.APIReader, b.Namespace, b.Spec.Parameters, b.Spec.ParametersFrom)
 	var paramErr *parameters.Error
 	if errors.As(err, &paramErr) {
-		setReady(b, metav1.ConditionFalse, reasonErrorWithParameters, paramErr.Error())
+		parametersRefused(b, paramErr)
 		return params, nil, nil
 	}
 	if err != nil {
@@ -76,7 +74,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 	}
 	c, err := r.brokerClient(ctx, s)
 	if err != nil {
-		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBindCallFailed, "cannot reach the broker: "+err.Error())
+		brokerUnreachable(b, err)
 	}
 	return params, c, err
 }
@@ -106,8 +104,7 @@ func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, 
 		return ctrl.Result{}, err
 	}
 	if !off.Class.BindingRetrievable {
-		setReady(b, metav1.ConditionFalse, reasonErrorInjectingBindResult,
-			"the credentials Secret was deleted and the broker does not let them be fetched again; delete and recreate the binding")
+		credentialsLost(b)
 		return ctrl.Result{}, nil
 	}
 	b.Status.InProgressProperties = b.Status.ExternalProperties

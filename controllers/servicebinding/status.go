@@ -124,7 +124,7 @@ func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 	case errors.As(err, &transform):
 		status.SetFailed(b, reasonErrorInjectingBindResult, transform.Error())
 	case errors.As(err, &notOwned):
-		setReady(b, metav1.ConditionFalse, v1beta1.ReasonSecretNotOwned, notOwned.Error())
+		secretTaken(b, notOwned)
 	case err != nil:
 		// Without the credentials stored, the binding is of no use: unbind
 		// and start over.
@@ -245,4 +245,27 @@ func inProgress(b *v1beta1.ServiceBinding, msg string) {
 		reason = v1beta1.ReasonUnbindCallFailed
 	}
 	setReady(b, metav1.ConditionFalse, reason, msg)
+}
+
+// secretTaken records that a Secret the binding would write belongs to
+// someone else; it is never overwritten.
+func secretTaken(b *v1beta1.ServiceBinding, err *notOwnedError) {
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonSecretNotOwned, err.Error())
+}
+
+// parametersRefused records parameters that cannot be built.
+func parametersRefused(b *v1beta1.ServiceBinding, err *parameters.Error) {
+	setReady(b, metav1.ConditionFalse, reasonErrorWithParameters, err.Error())
+}
+
+// brokerUnreachable records a broker that cannot be reached as configured.
+func brokerUnreachable(b *v1beta1.ServiceBinding, err error) {
+	setReady(b, metav1.ConditionFalse, v1beta1.ReasonBindCallFailed, "cannot reach the broker: "+err.Error())
+}
+
+// credentialsLost records a deleted credentials Secret that cannot be
+// filled again.
+func credentialsLost(b *v1beta1.ServiceBinding) {
+	setReady(b, metav1.ConditionFalse, reasonErrorInjectingBindResult,
+		"the credentials Secret was deleted and the broker does not let them be fetched again; delete and recreate the binding")
 }

@@ -93,15 +93,14 @@ func (r *Reconciler) deprovision(ctx context.Context, s *scope) (ctrl.Result, er
 	off, err := r.offering(ctx, s)
 	var notFound *offering.NotFoundError
 	if errors.As(err, &notFound) {
-		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionCallFailed, "cannot deprovision: "+notFound.Message+
-			fmt.Sprintf(". Once the broker is gone for good, annotate the instance with %s=true", AnnotationAbandon))
+		cannotDeprovision(inst, notFound.Message+fmt.Sprintf(". Once the broker is gone for good, annotate the instance with %s=true", AnnotationAbandon))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	c, err := r.brokerClient(ctx, s)
 	if err != nil {
-		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionCallFailed, "cannot deprovision: "+err.Error())
+		cannotDeprovision(inst, err.Error())
 		return ctrl.Result{}, err
 	}
 	plan := sentPlanID(inst)
@@ -181,4 +180,9 @@ func confirmDeprovision(inst *v1beta1.ServiceInstance) {
 	if !status.IsFailed(inst) {
 		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionedSuccessfully, "The instance was deprovisioned successfully")
 	}
+}
+
+// cannotDeprovision records why no deprovision could be sent.
+func cannotDeprovision(inst *v1beta1.ServiceInstance, why string) {
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionCallFailed, "cannot deprovision: "+why)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -51,7 +50,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 	var paramErr *parameters.Error
 	if errors.As(err, &paramErr) {
 		// A change to the spec or to a named Secret triggers a new attempt.
-		setReady(inst, metav1.ConditionFalse, reasonErrorWithParameters, paramErr.Error())
+		parametersRefused(inst, paramErr)
 		return params, nil, nil
 	}
 	if err != nil {
@@ -60,7 +59,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 	c, err := r.brokerClient(ctx, s)
 	var brokerErr *brokerError
 	if errors.As(err, &brokerErr) {
-		setReady(inst, metav1.ConditionFalse, reasonErrorWithBroker, brokerErr.Error())
+		brokerUnreachable(inst, brokerErr)
 	}
 	return params, c, err
 }

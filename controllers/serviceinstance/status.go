@@ -219,3 +219,14 @@ func orphanMitigated(inst *v1beta1.ServiceInstance) {
 	status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed provision")
 	setFailed(inst, v1beta1.ReasonProvisionCallFailed, failure+"; the broker's partial instance was removed. Raise spec.updateRequests to try again")
 }
+
+// parametersRefused records parameters that cannot be built; a change to
+// the spec or to a named Secret tries again.
+func parametersRefused(inst *v1beta1.ServiceInstance, err *parameters.Error) {
+	setReady(inst, metav1.ConditionFalse, reasonErrorWithParameters, err.Error())
+}
+
+// brokerUnreachable records a broker that cannot be reached as configured.
+func brokerUnreachable(inst *v1beta1.ServiceInstance, err *brokerError) {
+	setReady(inst, metav1.ConditionFalse, reasonErrorWithBroker, err.Error())
+}
