@@ -7,6 +7,7 @@ package reconciletest
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 )
 
@@ -98,25 +100,40 @@ type Index struct {
 }
 
 // New starts a fake broker and a fake client holding a ClusterServiceBroker
-// for it and the broker's sample catalog as classes and plans.
+// for it and the broker's sample catalog as classes and plans; catalog,
+// when not nil, may change those before they are stored.
 func New(t testing.TB, catalog func(class, plan map[string]client.Object), indexes ...Index) *Kit {
-	k := &Kit{t: t, Broker: osbtest.New(t), Clock: &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	fake := osbtest.New(t)
+	url := strings.Replace(fake.URL(), "http://", "http://"+fake.Username+":"+fake.Password+"@", 1)
+	k := newKit(t, url, sampleCatalog(), catalog, indexes)
+	k.Broker = fake
+	return k
+}
+
+// NewForBroker is New for a broker of the caller's at url (credentials in
+// its user info), serving catalog.
+func NewForBroker(t testing.TB, url string, catalog osb.CatalogResponse, indexes ...Index) *Kit {
+	return newKit(t, url, catalog, nil, indexes)
+}
+
+func newKit(t testing.TB, url string, services osb.CatalogResponse, mutate func(class, plan map[string]client.Object), indexes []Index) *Kit {
+	k := &Kit{t: t, Clock: &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		Recorder: events.NewFakeRecorder(1000), Writes: &Writes{}}
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
 	require.NoError(t, v1beta1.AddToScheme(scheme))
-	objects := k.catalogObjects()
-	if catalog != nil {
-		classes, plans := map[string]client.Object{}, map[string]client.Object{}
-		for _, o := range objects {
-			switch o.(type) {
-			case *v1beta1.ClusterServiceClass:
-				classes[o.GetName()] = o
-			case *v1beta1.ClusterServicePlan:
-				plans[o.GetName()] = o
-			}
-		}
-		catalog(classes, plans)
+	classes, plans := catalogObjects(services)
+	if mutate != nil {
+		mutate(classes, plans)
+	}
+	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker"}}
+	broker.Spec.URL = url
+	objects := []client.Object{broker}
+	for _, o := range classes {
+		objects = append(objects, o)
+	}
+	for _, o := range plans {
+		objects = append(objects, o)
 	}
 	builder := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objects...).
 		WithStatusSubresource(&v1beta1.ServiceInstance{}, &v1beta1.ServiceBinding{}, &v1beta1.ClusterServiceBroker{}).
@@ -165,35 +182,39 @@ func (k *Kit) interceptor() interceptor.Funcs {
 
 func sameKind(a, b client.Object) bool { return reflect.TypeOf(a) == reflect.TypeOf(b) }
 
-// catalogObjects is the fake broker's sample catalog as the broker
-// controller would store it.
-func (k *Kit) catalogObjects() []client.Object {
-	url := strings.Replace(k.Broker.URL(), "http://", "http://"+k.Broker.Username+":"+k.Broker.Password+"@", 1)
-	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker"}}
-	broker.Spec.URL = url
-	class := func(name, externalName, id string, bindable bool) *v1beta1.ClusterServiceClass {
-		c := &v1beta1.ClusterServiceClass{ObjectMeta: metav1.ObjectMeta{Name: name}}
+// sampleCatalog is osbtest.SampleCatalog as the client reads it.
+func sampleCatalog() osb.CatalogResponse {
+	raw, _ := json.Marshal(osbtest.SampleCatalog())
+	var out osb.CatalogResponse
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// catalogObjects stores a catalog as the broker controller would, with
+// class and plan objects named by their external names, which the tests
+// refer to them by.
+func catalogObjects(catalog osb.CatalogResponse) (classes, plans map[string]client.Object) {
+	classes, plans = map[string]client.Object{}, map[string]client.Object{}
+	for _, svc := range catalog.Services {
+		c := &v1beta1.ClusterServiceClass{ObjectMeta: metav1.ObjectMeta{Name: svc.Name}}
 		c.Spec.ClusterServiceBrokerName = "broker"
-		c.Spec.ExternalName, c.Spec.ExternalID, c.Spec.Bindable, c.Spec.PlanUpdatable = externalName, id, bindable, true
-		return c
+		c.Spec.ExternalName, c.Spec.ExternalID = svc.Name, svc.ID
+		c.Spec.Bindable = svc.Bindable != nil && *svc.Bindable
+		c.Spec.PlanUpdatable, c.Spec.BindingRetrievable = svc.PlanUpdatable, svc.BindingsRetrievable
+		classes[c.Name] = c
+		for _, pl := range svc.Plans {
+			p := &v1beta1.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: pl.Name}}
+			p.Spec.ClusterServiceBrokerName = "broker"
+			p.Spec.ClusterServiceClassRef.Name = svc.Name
+			p.Spec.ExternalName, p.Spec.ExternalID = pl.Name, pl.ID
+			p.Spec.Bindable, p.Spec.PlanUpdatable, p.Spec.MaximumPollingDuration = pl.Bindable, pl.PlanUpdatable, pl.MaximumPollingDuration
+			if pl.MaintenanceInfo != nil {
+				p.Spec.MaintenanceInfo = &v1beta1.MaintenanceInfo{Version: pl.MaintenanceInfo.Version}
+			}
+			plans[p.Name] = p
+		}
 	}
-	plan := func(name, class, externalName, id string) *v1beta1.ClusterServicePlan {
-		p := &v1beta1.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		p.Spec.ClusterServiceBrokerName = "broker"
-		p.Spec.ClusterServiceClassRef.Name = class
-		p.Spec.ExternalName, p.Spec.ExternalID = externalName, id
-		return p
-	}
-	large := plan("large", "database", "large", "e9e8e3c0-2c1f-4b8e-9c68-3d1b2f2b9f0e")
-	large.Spec.MaintenanceInfo = &v1beta1.MaintenanceInfo{Version: "1.2.0"}
-	return []client.Object{
-		broker,
-		class("database", "database", "4f6e6cf6-ffdd-425f-a2c7-3c9258ad2468", true),
-		plan("small", "database", "small", "86064792-7ea2-467b-af93-ac9694d96d52"),
-		large,
-		class("backup", "backup", "9d7e6c5b-4a39-4f28-8e17-06f5e4d3c2b1", false),
-		plan("daily", "backup", "daily", "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"),
-	}
+	return classes, plans
 }
 
 // Create stores obj, failing the test on error.

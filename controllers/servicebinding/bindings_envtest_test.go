@@ -1,15 +1,16 @@
 package servicebinding_test
 
-// Binding scenarios against a real API server. A binding needs a Ready
+// Binding scenarios that need a real API server: kubectl apply, owner
+// references, watches between instance and binding. A binding needs a Ready
 // instance, so each test's world runs every controller of the catalog
-// together, as catalog-manager does; the scenarios that drive instances
-// and bindings through one lifecycle (the fault matrix, the credential
-// canary) stay in controllers/serviceinstance.
+// together, as catalog-manager does. The broker's answers are covered on a
+// fake client in reconcile_test.go; the credential canary, which drives
+// instances and bindings through one lifecycle, is in
+// controllers/serviceinstance.
 
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,62 +23,6 @@ import (
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
-
-func TestBindOrphanMitigation(t *testing.T) {
-	useEnv(t)
-	tests := map[string]struct {
-		bind        osbtest.Response
-		mitigate    bool
-		wantMessage string
-	}{
-		"500 is mitigated":               {bind: osbtest.Response{Status: 500, Body: `{}`}, mitigate: true, wantMessage: "500 Internal Server Error"},
-		"201 malformed is mitigated":     {bind: osbtest.Response{Status: 201, Body: `{"credentials":`}, mitigate: true, wantMessage: "malformed 201 response"},
-		"timeout is mitigated":           {bind: osbtest.Response{Delay: 3 * time.Second}, mitigate: true, wantMessage: "Client.Timeout exceeded"},
-		"400 is not mitigated":           {bind: osbtest.Response{Status: 400, Body: `{"description":"role must be ro or rw"}`}, wantMessage: "400 Bad Request: role must be ro or rw"},
-		"200 malformed is not mitigated": {bind: osbtest.Response{Status: 200, Body: `{`}, wantMessage: "malformed 200 response"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := testenv.NewWorld(t, env, testenv.CatalogOptions{BrokerTimeout: time.Second}, nil)
-			inst := w.Instance("db", "small")
-			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-			w.Fake.On(osbtest.Bind, tc.bind)
-			b := w.Binding("db", "db")
-			failed := testenv.WaitCondition(t, env, b, v1beta1.ConditionFailed, metav1.ConditionTrue)
-			assert.Contains(t, failed.Message, tc.wantMessage)
-			if tc.mitigate {
-				assert.NotEmpty(t, w.Fake.Requests(osbtest.Unbind), "orphan mitigation unbinds")
-				assert.Contains(t, failed.Message, "the broker's partial binding was removed")
-			} else {
-				assert.Empty(t, w.Fake.Requests(osbtest.Unbind), "no orphan mitigation for this response")
-			}
-			var secret corev1.Secret
-			err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.Namespace, Name: "db"}, &secret)
-			assert.True(t, client.IgnoreNotFound(err) == nil && err != nil, "no credentials Secret for a failed binding")
-			require.NoError(t, env.Client.Delete(context.Background(), b))
-			testenv.WaitGone(t, env, b)
-		})
-	}
-}
-
-func TestAsyncBindFetchesCredentials(t *testing.T) {
-	useEnv(t)
-	catalog := osbtest.SampleCatalog()
-	catalog["services"].([]any)[0].(map[string]any)["bindings_retrievable"] = true
-	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, catalog)
-	inst := w.Instance("db", "small")
-	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-	w.Fake.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"bind-1"}`})
-	w.Fake.On(osbtest.BindingLastOperation, osbtest.Response{Body: `{"state":"in progress"}`}, osbtest.Response{Body: `{"state":"succeeded"}`})
-	w.Fake.On(osbtest.GetBinding, osbtest.Response{Body: `{"credentials":{"uri":"db://async","password":"p"}}`})
-	b := w.Binding("db", "db")
-	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
-	assert.Equal(t, []string{"true"}, w.Fake.Requests(osbtest.Bind)[0].Query["accepts_incomplete"])
-	var secret corev1.Secret
-	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.Namespace, Name: "db"}, &secret))
-	assert.Equal(t, "db://async", string(secret.Data["uri"]))
-	assert.Equal(t, []string{"bind-1"}, w.Fake.Requests(osbtest.BindingLastOperation)[0].Query["operation"])
-}
 
 func TestSyncBindWhenBindingsAreNotRetrievable(t *testing.T) {
 	useEnv(t)
@@ -208,23 +153,3 @@ func TestBindingWaitsForInstance(t *testing.T) {
 	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
 }
 
-func TestUnbind(t *testing.T) {
-	useEnv(t)
-	tests := map[string][]osbtest.Response{
-		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
-		"a failure is retried":       {{Status: 500, Body: `{}`}, {Status: 200, Body: `{}`}},
-	}
-	for name, responses := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
-			inst := w.Instance("db", "small")
-			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-			b := w.Binding("db", "db")
-			testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
-			w.Fake.On(osbtest.Unbind, responses...)
-			require.NoError(t, env.Client.Delete(context.Background(), b))
-			testenv.WaitGone(t, env, b)
-			assert.Len(t, w.Fake.Requests(osbtest.Unbind), len(responses))
-		})
-	}
-}

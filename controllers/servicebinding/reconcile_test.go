@@ -201,6 +201,7 @@ func TestBindAnswers(t *testing.T) {
 	tests := map[string]struct {
 		answer      osbtest.Response
 		wantErr     bool
+		timeout     time.Duration
 		unbind      int
 		wantMessage string
 	}{
@@ -210,10 +211,15 @@ func TestBindAnswers(t *testing.T) {
 		"400 is refused for good": {answer: osbtest.Response{Status: 400, Body: `{"description":"role must be ro or rw"}`},
 			wantMessage: "400 Bad Request: role must be ro or rw. Delete the binding and create one the broker accepts"},
 		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, wantErr: true, wantMessage: "(ConcurrencyError); retrying"},
+		"timeout is mitigated":            {answer: osbtest.Response{Delay: time.Second}, timeout: 100 * time.Millisecond, unbind: 1, wantMessage: "Client.Timeout exceeded"},
+		"200 malformed is not mitigated":  {answer: osbtest.Response{Status: 200, Body: `{`}, wantMessage: "malformed 200 response"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			k, r := newRig(t, nil)
+			if tc.timeout > 0 {
+				r.Options.Client.Timeout = tc.timeout
+			}
 			k.Broker.On(osbtest.Bind, tc.answer, osbtest.Response{Status: 201, Body: `{"credentials":{"uri":"db://second"}}`})
 			b := newBinding(k, "db")
 			_, err := reconcileOnce(t, r, b)
@@ -223,6 +229,9 @@ func TestBindAnswers(t *testing.T) {
 			assert.Contains(t, ready(t, b).Message, tc.wantMessage)
 			assert.Len(t, k.Broker.Requests(osbtest.Unbind), tc.unbind)
 			assert.Nil(t, secretData(t, k, "db"), "no credentials Secret for a failed bind")
+			if tc.unbind > 0 {
+				assert.Contains(t, ready(t, b).Message, "the broker's partial binding was removed")
+			}
 
 			_, err = reconcileOnce(t, r, b)
 			require.NoError(t, err)
@@ -232,6 +241,11 @@ func TestBindAnswers(t *testing.T) {
 				return
 			}
 			assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "a failed binding is not bound again")
+			require.NoError(t, k.Client.Delete(context.Background(), b))
+			_, err = reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "a failed binding is deleted at once")
+			assert.Len(t, k.Broker.Requests(osbtest.Unbind), tc.unbind, "and not unbound again")
 		})
 	}
 }

@@ -2,9 +2,7 @@ package serviceinstance_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,131 +14,6 @@ import (
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
-
-// TestProvisionOrphanMitigation walks the spec's orphan mitigation table
-// for provision: where the broker may have created something, the catalog
-// deprovisions; where it cannot have, it never does.
-func TestProvisionOrphanMitigation(t *testing.T) {
-	useEnv(t)
-	tests := map[string]struct {
-		provision   []osbtest.Response
-		lastOp      []osbtest.Response
-		mitigate    bool
-		wantReason  string
-		wantMessage string
-		ready       bool
-	}{
-		"201 is success":             {provision: []osbtest.Response{{Status: 201, Body: `{}`}}, ready: true},
-		"200 is success":             {provision: []osbtest.Response{{Status: 200, Body: `{}`}}, ready: true},
-		"500 is mitigated":           {provision: []osbtest.Response{{Status: 500, Body: `{"description":"disk full"}`}}, mitigate: true, wantMessage: "500 Internal Server Error: disk full"},
-		"201 malformed is mitigated": {provision: []osbtest.Response{{Status: 201, Body: `{"dashboard_url":`}}, mitigate: true, wantMessage: "malformed 201 response"},
-		"202 malformed is mitigated": {provision: []osbtest.Response{{Status: 202, Body: `[`}}, mitigate: true, wantMessage: "malformed 202 response"},
-		"204 is mitigated":           {provision: []osbtest.Response{{Status: 204}}, mitigate: true, wantMessage: "204 No Content"},
-		"timeout is mitigated":       {provision: []osbtest.Response{{Delay: 3 * time.Second}}, mitigate: true, wantMessage: "Client.Timeout exceeded"},
-		"async failure is mitigated": {
-			provision: []osbtest.Response{{Status: 202, Body: `{"operation":"op-1"}`}},
-			lastOp:    []osbtest.Response{{Body: `{"state":"failed","description":"no capacity"}`}},
-			mitigate:  true, wantMessage: "provision failed: no capacity",
-		},
-		"200 malformed is not mitigated":     {provision: []osbtest.Response{{Status: 200, Body: `{"x":`}}, wantMessage: "malformed 200 response"},
-		"400 is not mitigated":               {provision: []osbtest.Response{{Status: 400, Body: `{"description":"region must be eu or us"}`}}, wantMessage: "400 Bad Request: region must be eu or us"},
-		"422 AsyncRequired is not mitigated": {provision: []osbtest.Response{{Status: 422, Body: `{"error":"AsyncRequired"}`}}, wantMessage: "422 Unprocessable Entity (AsyncRequired)"},
-		"409 is not mitigated":               {provision: []osbtest.Response{{Status: 409, Body: `{}`}}, wantMessage: "409 Conflict"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := testenv.NewWorld(t, env, testenv.CatalogOptions{BrokerTimeout: time.Second}, nil)
-			w.Fake.On(osbtest.Provision, tc.provision...)
-			if tc.lastOp != nil {
-				w.Fake.On(osbtest.LastOperation, tc.lastOp...)
-			}
-			inst := w.Instance("db", "small")
-			if tc.ready {
-				testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-				assert.Empty(t, w.Fake.Requests(osbtest.Deprovision))
-				return
-			}
-			failed := testenv.WaitCondition(t, env, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
-			assert.Equal(t, v1beta1.ReasonProvisionCallFailed, failed.Reason)
-			assert.Contains(t, failed.Message, tc.wantMessage)
-			deprovisions := w.Fake.Requests(osbtest.Deprovision)
-			if !tc.mitigate {
-				assert.Empty(t, deprovisions, "no orphan mitigation for this response")
-				assert.Equal(t, v1beta1.DeprovisionStatusNotRequired, inst.Status.DeprovisionStatus)
-				assert.Len(t, w.Fake.Requests(osbtest.Provision), 1, "a rejected provision is not retried")
-				return
-			}
-			require.NotEmpty(t, deprovisions, "orphan mitigation deprovisions")
-			assert.Equal(t, []string{inst.Spec.ExternalID}, []string{deprovisions[0].Path[len("/v2/service_instances/"):]})
-			assert.Contains(t, failed.Message, "the broker's partial instance was removed")
-			om := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionOrphanMitigation)
-			require.NotNil(t, om)
-			assert.Equal(t, metav1.ConditionFalse, om.Status)
-			assert.False(t, inst.Status.OrphanMitigationInProgress)
-
-			// Deleting it needs no further deprovision.
-			before := len(w.Fake.Requests(osbtest.Deprovision))
-			require.NoError(t, env.Client.Delete(context.Background(), inst))
-			testenv.WaitGone(t, env, inst)
-			assert.Len(t, w.Fake.Requests(osbtest.Deprovision), before)
-		})
-	}
-}
-
-// TestRetriedResponses covers the answers that mean "try again as is".
-func TestRetriedResponses(t *testing.T) {
-	useEnv(t)
-	tests := map[string]osbtest.Response{
-		"422 ConcurrencyError": {Status: 422, Body: `{"error":"ConcurrencyError"}`},
-		"408 Request Timeout":  {Status: 408, Body: `{}`},
-	}
-	for name, first := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
-			w.Fake.On(osbtest.Provision, first, osbtest.Response{Status: 201, Body: `{}`})
-			inst := w.Instance("db", "small")
-			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-			assert.Len(t, w.Fake.Requests(osbtest.Provision), 2)
-			assert.Empty(t, w.Fake.Requests(osbtest.Deprovision))
-		})
-	}
-}
-
-func TestAsyncProvisionHonoursRetryAfter(t *testing.T) {
-	useEnv(t)
-	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
-	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"op-42"}`})
-	inProgress := osbtest.Response{Body: `{"state":"in progress","description":"creating disks"}`, Header: http.Header{"Retry-After": {"2"}}}
-	w.Fake.On(osbtest.LastOperation, inProgress, inProgress, osbtest.Response{Body: `{"state":"succeeded"}`})
-	inst := w.Instance("db", "small")
-	cond := testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionFalse)
-	assert.Equal(t, v1beta1.ReasonProvisioning, cond.Reason)
-	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-
-	polls := w.Fake.Requests(osbtest.LastOperation)
-	require.Len(t, polls, 3)
-	for i, p := range polls {
-		assert.Equal(t, []string{"op-42"}, p.Query["operation"])
-		if i > 0 {
-			assert.GreaterOrEqual(t, p.At.Sub(polls[i-1].At), 2*time.Second, "the catalog waits as long as Retry-After asks")
-		}
-	}
-	assert.Len(t, w.Fake.Requests(osbtest.Provision), 1)
-}
-
-func TestMaximumPollingDuration(t *testing.T) {
-	useEnv(t)
-	catalog := osbtest.SampleCatalog()
-	plan := catalog["services"].([]any)[0].(map[string]any)["plans"].([]any)[0].(map[string]any)
-	plan["maximum_polling_duration"] = 2
-	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, catalog)
-	w.Fake.On(osbtest.Provision, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
-	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
-	inst := w.Instance("db", "small")
-	failed := testenv.WaitCondition(t, env, inst, v1beta1.ConditionFailed, metav1.ConditionTrue)
-	assert.Contains(t, failed.Message, "the broker did not finish within the maximum polling duration of 2s")
-	assert.NotEmpty(t, w.Fake.Requests(osbtest.Deprovision), "an expired provision is treated as failed: orphan mitigation")
-}
 
 // TestRestartDuringAsyncProvision stops the manager while the broker works
 // on a provision; the new manager resumes polling and never provisions again.
@@ -159,28 +32,6 @@ func TestRestartDuringAsyncProvision(t *testing.T) {
 	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 	assert.Len(t, w.Fake.Requests(osbtest.Provision), 1, "exactly one provision reaches the broker")
-}
-
-func TestDeprovision(t *testing.T) {
-	useEnv(t)
-	tests := map[string][]osbtest.Response{
-		"200":                        {{Status: 200, Body: `{}`}},
-		"410 Gone counts as success": {{Status: 410, Body: `{}`}},
-		"a failure is retried":       {{Status: 500, Body: `{}`}, {Status: 503, Body: `{}`}, {Status: 200, Body: `{}`}},
-		"async, then 410 on poll":    {{Status: 202, Body: `{"operation":"bye"}`}},
-	}
-	for name, responses := range tests {
-		t.Run(name, func(t *testing.T) {
-			w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
-			w.Fake.On(osbtest.Deprovision, responses...)
-			w.Fake.On(osbtest.LastOperation, osbtest.Response{Status: 410, Body: `{}`})
-			inst := w.Instance("db", "small")
-			testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
-			require.NoError(t, env.Client.Delete(context.Background(), inst))
-			testenv.WaitGone(t, env, inst)
-			assert.Len(t, w.Fake.Requests(osbtest.Deprovision), min(len(responses), 3))
-		})
-	}
 }
 
 func TestDeleteWithBindings(t *testing.T) {

@@ -146,48 +146,100 @@ func TestMaximumPollingDurationOnFakeClock(t *testing.T) {
 	assert.Empty(t, inst.Status.OrphanMitigationCause)
 }
 
-// TestProvisionAnswers drives the orphan mitigation table and the retried
-// answers through the reconciler.
+// TestProvisionAnswers walks the spec's orphan mitigation table for
+// provision, and the answers that mean "try again as is": where the broker
+// may have created something, the catalog deprovisions at once; where it
+// cannot have, it never does.
 func TestProvisionAnswers(t *testing.T) {
 	tests := map[string]struct {
-		answer      osbtest.Response
-		wantErr     bool
-		deprovision int
-		wantReason  string
+		provision   []osbtest.Response
+		lastOp      []osbtest.Response
+		timeout     time.Duration
+		retried     bool
+		mitigate    bool
+		ready       bool
 		wantMessage string
 	}{
-		"500 is mitigated": {answer: osbtest.Response{Status: 500, Body: `{"description":"disk full"}`}, deprovision: 1,
-			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "provision failed: PUT /v2/service_instances/instance-db: 500 Internal Server Error: disk full; the broker's partial instance was removed"},
-		"400 is refused for good": {answer: osbtest.Response{Status: 400, Body: `{"description":"region must be eu or us"}`},
-			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "400 Bad Request: region must be eu or us. Fix the spec, or raise spec.updateRequests to try again"},
-		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, wantErr: true,
-			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "(ConcurrencyError); retrying"},
-		"408 is retried": {answer: osbtest.Response{Status: 408, Body: `{}`}, wantErr: true,
-			wantReason: v1beta1.ReasonProvisionCallFailed, wantMessage: "408 Request Timeout; retrying"},
+		"201 is success":             {provision: []osbtest.Response{{Status: 201, Body: `{}`}}, ready: true},
+		"200 is success":             {provision: []osbtest.Response{{Status: 200, Body: `{}`}}, ready: true},
+		"500 is mitigated":           {provision: []osbtest.Response{{Status: 500, Body: `{"description":"disk full"}`}}, mitigate: true, wantMessage: "provision failed: PUT /v2/service_instances/instance-db: 500 Internal Server Error: disk full"},
+		"201 malformed is mitigated": {provision: []osbtest.Response{{Status: 201, Body: `{"dashboard_url":`}}, mitigate: true, wantMessage: "malformed 201 response"},
+		"202 malformed is mitigated": {provision: []osbtest.Response{{Status: 202, Body: `[`}}, mitigate: true, wantMessage: "malformed 202 response"},
+		"204 is mitigated":           {provision: []osbtest.Response{{Status: 204}}, mitigate: true, wantMessage: "204 No Content"},
+		"timeout is mitigated":       {provision: []osbtest.Response{{Delay: time.Second}}, timeout: 100 * time.Millisecond, mitigate: true, wantMessage: "Client.Timeout exceeded"},
+		"async failure is mitigated": {
+			provision: []osbtest.Response{{Status: 202, Body: `{"operation":"op-1"}`}},
+			lastOp:    []osbtest.Response{{Body: `{"state":"failed","description":"no capacity"}`}},
+			mitigate:  true, wantMessage: "provision failed: no capacity",
+		},
+		"200 malformed is not mitigated":     {provision: []osbtest.Response{{Status: 200, Body: `{"x":`}}, wantMessage: "malformed 200 response"},
+		"400 is not mitigated":               {provision: []osbtest.Response{{Status: 400, Body: `{"description":"region must be eu or us"}`}}, wantMessage: "400 Bad Request: region must be eu or us. Fix the spec, or raise spec.updateRequests to try again"},
+		"422 AsyncRequired is not mitigated": {provision: []osbtest.Response{{Status: 422, Body: `{"error":"AsyncRequired"}`}}, wantMessage: "422 Unprocessable Entity (AsyncRequired)"},
+		"409 is not mitigated":               {provision: []osbtest.Response{{Status: 409, Body: `{}`}}, wantMessage: "409 Conflict"},
+		"422 ConcurrencyError is retried":    {provision: []osbtest.Response{{Status: 422, Body: `{"error":"ConcurrencyError"}`}, {Status: 201, Body: `{}`}}, retried: true, wantMessage: "(ConcurrencyError); retrying"},
+		"408 is retried":                     {provision: []osbtest.Response{{Status: 408, Body: `{}`}, {Status: 201, Body: `{}`}}, retried: true, wantMessage: "408 Request Timeout; retrying"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			k, r := newRig(t, nil)
-			k.Broker.On(osbtest.Provision, tc.answer, osbtest.Response{Status: 201, Body: `{}`})
+			if tc.timeout > 0 {
+				r.Options.Client.Timeout = tc.timeout
+			}
+			k.Broker.On(osbtest.Provision, tc.provision...)
+			if tc.lastOp != nil {
+				k.Broker.On(osbtest.LastOperation, tc.lastOp...)
+			}
 			inst := reconciletest.NewInstance("db", "small")
 			k.Create(inst)
-			_, err := reconcileOnce(t, r, inst)
-			assert.Equal(t, tc.wantErr, err != nil, "error: %v", err)
+			res, err := reconcileOnce(t, r, inst)
+			if tc.lastOp != nil {
+				require.NoError(t, err)
+				k.Clock.Step(res.RequeueAfter)
+				_, err = reconcileOnce(t, r, inst)
+			}
+			assert.Equal(t, tc.retried, err != nil, "only a retried answer returns an error: %v", err)
 			k.Get(inst)
-			assert.Equal(t, tc.wantReason, ready(t, inst).Reason)
-			assert.Contains(t, ready(t, inst).Message, tc.wantMessage)
-			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), tc.deprovision)
-
-			// The next reconcile: a retried answer provisions, a final one does not.
-			_, err = reconcileOnce(t, r, inst)
-			require.NoError(t, err)
-			k.Get(inst)
-			if tc.wantErr {
+			if tc.ready {
 				assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
-				assert.Len(t, k.Broker.Requests(osbtest.Provision), 2)
+				assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
 				return
 			}
-			assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a refused provision is not retried as is")
+			assert.Equal(t, v1beta1.ReasonProvisionCallFailed, ready(t, inst).Reason)
+			assert.Contains(t, ready(t, inst).Message, tc.wantMessage)
+			if tc.retried {
+				_, err = reconcileOnce(t, r, inst)
+				require.NoError(t, err)
+				k.Get(inst)
+				assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
+				assert.Len(t, k.Broker.Requests(osbtest.Provision), 2, "sent again as is")
+				assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
+				return
+			}
+			failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
+			require.NotNil(t, failed)
+			deprovisions := k.Broker.Requests(osbtest.Deprovision)
+			if !tc.mitigate {
+				assert.Empty(t, deprovisions, "no orphan mitigation for this response")
+				assert.Equal(t, v1beta1.DeprovisionStatusNotRequired, inst.Status.DeprovisionStatus)
+				_, err = reconcileOnce(t, r, inst)
+				require.NoError(t, err)
+				assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a rejected provision is not retried")
+				return
+			}
+			require.Len(t, deprovisions, 1, "orphan mitigation deprovisions in the same reconcile")
+			assert.Equal(t, "/v2/service_instances/"+inst.Spec.ExternalID, deprovisions[0].Path)
+			assert.Contains(t, failed.Message, "the broker's partial instance was removed")
+			om := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionOrphanMitigation)
+			require.NotNil(t, om)
+			assert.Equal(t, metav1.ConditionFalse, om.Status)
+			assert.False(t, inst.Status.OrphanMitigationInProgress)
+
+			// Deleting it needs no further deprovision.
+			require.NoError(t, k.Client.Delete(context.Background(), inst))
+			_, err = reconcileOnce(t, r, inst)
+			require.NoError(t, err)
+			assert.True(t, gone(t, k, inst))
+			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1)
 		})
 	}
 }
@@ -292,16 +344,19 @@ func TestReconcileDeprovision(t *testing.T) {
 	tests := map[string]struct {
 		answers []osbtest.Response
 		rounds  int
+		polls   int
 	}{
 		"200":                        {answers: []osbtest.Response{{Status: 200, Body: `{}`}}, rounds: 1},
 		"410 Gone counts as success": {answers: []osbtest.Response{{Status: 410, Body: `{}`}}, rounds: 1},
 		"a failure is retried":       {answers: []osbtest.Response{{Status: 500, Body: `{}`}, {Status: 503, Body: `{}`}, {Status: 200, Body: `{}`}}, rounds: 3},
+		"async, then 410 on poll":    {answers: []osbtest.Response{{Status: 202, Body: `{"operation":"bye"}`}}, rounds: 1, polls: 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			k, r := newRig(t, nil)
 			inst := readyInstance(t, k, r, "db")
 			k.Broker.On(osbtest.Deprovision, tc.answers...)
+			k.Broker.On(osbtest.LastOperation, osbtest.Response{Status: 410, Body: `{}`})
 			require.NoError(t, k.Client.Delete(context.Background(), inst))
 			for i := 1; i < tc.rounds; i++ {
 				_, err := reconcileOnce(t, r, inst)
@@ -310,10 +365,16 @@ func TestReconcileDeprovision(t *testing.T) {
 				assert.Equal(t, v1beta1.ReasonDeprovisionCallFailed, ready(t, inst).Reason)
 				assert.Contains(t, ready(t, inst).Message, "; retrying. If the broker is gone for good, annotate the instance with servicecatalog.k8s.io/abandon=true")
 			}
-			_, err := reconcileOnce(t, r, inst)
+			res, err := reconcileOnce(t, r, inst)
 			require.NoError(t, err)
+			for range tc.polls {
+				k.Clock.Step(res.RequeueAfter)
+				res, err = reconcileOnce(t, r, inst)
+				require.NoError(t, err)
+			}
 			assert.True(t, gone(t, k, inst))
 			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), tc.rounds)
+			assert.Len(t, k.Broker.Requests(osbtest.LastOperation), tc.polls)
 		})
 	}
 }
