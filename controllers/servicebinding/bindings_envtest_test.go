@@ -152,4 +152,3 @@ func TestBindingWaitsForInstance(t *testing.T) {
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
 }
-
