@@ -334,3 +334,36 @@ func TestDeleteDuringAsyncBind(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "the binding is gone")
 	assert.Nil(t, secretData(t, k, "db"), "and its Secrets")
 }
+
+// TestFailingTransformNamesNoCredential: a transform that fails says which
+// and lists the credential keys, never their values, in status or events.
+func TestFailingTransformNamesNoCredential(t *testing.T) {
+	tests := map[string]string{
+		"nothing found": "{.missing}",
+		"bad syntax":    "{.password",
+		"filter on a map, which client-go prints": "{.tls[?(@.x==1)]}",
+	}
+	for name, expression := range tests {
+		t.Run(name, func(t *testing.T) {
+			const canary = "canary-credential-5f0e"
+			k, r := newRig(t, nil)
+			k.Broker.On(osbtest.Bind, osbtest.Response{Status: 201, Body: `{"credentials":{"password":"` + canary + `","tls":{"ca":"` + canary + `"}}}`})
+			b := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: reconciletest.Namespace}}
+			b.Spec.InstanceRef.Name, b.Spec.ExternalID = "db", "binding-db"
+			b.Spec.SecretTransforms = []v1beta1.SecretTransform{{AddKey: &v1beta1.AddKeyTransform{Key: "x", JSONPathExpression: &expression}}}
+			k.Create(b)
+			_, err := reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			k.Get(b)
+			failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
+			require.NotNil(t, failed, "the transform failed")
+			assert.Contains(t, failed.Message, "spec.secretTransforms[0].addKey.jsonPathExpression")
+			for _, c := range b.Status.Conditions {
+				assert.NotContains(t, c.Message, canary, c.Type)
+			}
+			for _, e := range k.Events() {
+				assert.NotContains(t, e, canary)
+			}
+		})
+	}
+}

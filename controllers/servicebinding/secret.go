@@ -85,7 +85,10 @@ func applyTransforms(ctx context.Context, secrets client.Reader, b *v1beta1.Serv
 				}
 				var out bytes.Buffer
 				if err := jp.Execute(&out, creds); err != nil {
-					return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKey.jsonPathExpression: %v", i, err)}
+					// client-go's error prints the data it searched, the
+					// credentials: name only the keys.
+					return &transformError{fmt.Sprintf("spec.secretTransforms[%d].addKey.jsonPathExpression %q finds nothing in the credentials; their keys are: %s",
+						i, *t.AddKey.JSONPathExpression, strings.Join(sortedKeys(data), ", "))}
 				}
 				data[t.AddKey.Key] = out.Bytes()
 			}

@@ -42,6 +42,7 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	w.Fake.On(osbtest.Bind,
 		osbtest.Response{Status: 201, Body: `{"credentials":{"password":"` + credential + `","uri":"db://u:` + credential + `@h/x"}}`},
 		osbtest.Response{Status: 201, Body: `{"credentials":"` + credential + `"`},
+		osbtest.Response{Status: 201, Body: `{"credentials":{"tls":{"ca":"` + credential + `"}}}`},
 	)
 
 	params := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-params", Namespace: w.Namespace}, StringData: map[string]string{"json": `{"adminPassword":"` + parameter + `"}`}}
@@ -54,6 +55,14 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	testenv.WaitCondition(t, env, good, v1beta1.ConditionReady, metav1.ConditionTrue)
 	bad := w.Binding("malformed", "db")
 	testenv.WaitCondition(t, env, bad, v1beta1.ConditionFailed, metav1.ConditionTrue)
+	// A transform that fails on the credentials (client-go's error would
+	// print the map it filtered).
+	filter := "{.tls[?(@.x==1)]}"
+	transform := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "transform", Namespace: w.Namespace}}
+	transform.Spec.InstanceRef.Name = "db"
+	transform.Spec.SecretTransforms = []v1beta1.SecretTransform{{AddKey: &v1beta1.AddKeyTransform{Key: "x", JSONPathExpression: &filter}}}
+	require.NoError(t, env.Client.Create(ctx, transform))
+	testenv.WaitCondition(t, env, transform, v1beta1.ConditionFailed, metav1.ConditionTrue)
 
 	// A changed parameters Secret sends an update, also with a secret value.
 	params.StringData = map[string]string{"json": `{"adminPassword":"` + parameter + `-rotated"}`}
@@ -69,8 +78,10 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	statuses := collectStatuses(t, w.Namespace)
 	require.NoError(t, env.Client.Delete(ctx, good))
 	require.NoError(t, env.Client.Delete(ctx, bad))
+	require.NoError(t, env.Client.Delete(ctx, transform))
 	testenv.WaitGone(t, env, good)
 	testenv.WaitGone(t, env, bad)
+	testenv.WaitGone(t, env, transform)
 	require.NoError(t, env.Client.Delete(ctx, inst))
 	testenv.WaitGone(t, env, inst)
 

@@ -43,22 +43,42 @@ func (s SubjectAccessReviews) CanReadSecret(ctx context.Context, req admission.R
 	return sar.Status.Allowed, nil
 }
 
-// CheckParametersFrom refuses every Secret of parametersFrom the user cannot read.
-func CheckParametersFrom(ctx context.Context, access SecretAccess, req admission.Request, namespace string, from []v1beta1.ParametersFromSource, path *field.Path) field.ErrorList {
+// NamedSecret is a Secret an object names, with the field that names it.
+type NamedSecret struct {
+	Path      *field.Path
+	Namespace string
+	Name      string
+}
+
+// CheckSecrets refuses every named Secret the user of req cannot read.
+func CheckSecrets(ctx context.Context, access SecretAccess, req admission.Request, secrets []NamedSecret) field.ErrorList {
 	var errs field.ErrorList
-	for i, src := range from {
-		if src.SecretKeyRef == nil {
-			continue
-		}
-		ok, err := access.CanReadSecret(ctx, req, namespace, src.SecretKeyRef.Name)
+	for _, s := range secrets {
+		ok, err := access.CanReadSecret(ctx, req, s.Namespace, s.Name)
 		if err != nil {
-			errs = append(errs, field.InternalError(path.Index(i), err))
+			errs = append(errs, field.InternalError(s.Path, err))
 			continue
 		}
 		if !ok {
-			errs = append(errs, field.Forbidden(path.Index(i).Child("secretKeyRef", "name"),
-				fmt.Sprintf("user %q cannot read Secret %s/%s; name only Secrets you may read", req.UserInfo.Username, namespace, src.SecretKeyRef.Name)))
+			errs = append(errs, field.Forbidden(s.Path,
+				fmt.Sprintf("user %q cannot read Secret %s/%s; name only Secrets you may read", req.UserInfo.Username, s.Namespace, s.Name)))
 		}
 	}
 	return errs
+}
+
+// ParametersFrom lists the Secrets of parametersFrom, all in namespace.
+func ParametersFrom(namespace string, from []v1beta1.ParametersFromSource, path *field.Path) []NamedSecret {
+	var out []NamedSecret
+	for i, src := range from {
+		if src.SecretKeyRef != nil {
+			out = append(out, NamedSecret{path.Index(i).Child("secretKeyRef", "name"), namespace, src.SecretKeyRef.Name})
+		}
+	}
+	return out
+}
+
+// CheckParametersFrom refuses every Secret of parametersFrom the user cannot read.
+func CheckParametersFrom(ctx context.Context, access SecretAccess, req admission.Request, namespace string, from []v1beta1.ParametersFromSource, path *field.Path) field.ErrorList {
+	return CheckSecrets(ctx, access, req, ParametersFrom(namespace, from, path))
 }

@@ -83,7 +83,7 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *v1beta1.ServiceBinding)
 		}
 	}
 	if req, err := admission.RequestFromContext(ctx); err == nil && w.Access != nil {
-		errs = append(errs, access.CheckParametersFrom(ctx, w.Access, req, b.Namespace, b.Spec.ParametersFrom, specPath.Child("parametersFrom"))...)
+		errs = append(errs, access.CheckSecrets(ctx, w.Access, req, namedSecrets(b))...)
 	}
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceBinding").GroupKind(), b.Name, errs)
@@ -100,4 +100,19 @@ func (w *Webhook) ValidateUpdate(context.Context, *v1beta1.ServiceBinding, *v1be
 // ValidateDelete allows every deletion.
 func (w *Webhook) ValidateDelete(context.Context, *v1beta1.ServiceBinding) (admission.Warnings, error) {
 	return nil, nil
+}
+
+// namedSecrets lists every Secret the binding names: parametersFrom, and
+// addKeysFrom, whose keys end up in a Secret its author can read.
+func namedSecrets(b *v1beta1.ServiceBinding) []access.NamedSecret {
+	out := access.ParametersFrom(b.Namespace, b.Spec.ParametersFrom, specPath.Child("parametersFrom"))
+	for i, t := range b.Spec.SecretTransforms {
+		if t.AddKeysFrom != nil && t.AddKeysFrom.SecretRef != nil {
+			out = append(out, access.NamedSecret{
+				Path:      specPath.Child("secretTransforms").Index(i).Child("addKeysFrom", "secretRef", "name"),
+				Namespace: b.Namespace, Name: t.AddKeysFrom.SecretRef.Name,
+			})
+		}
+	}
+	return out
 }

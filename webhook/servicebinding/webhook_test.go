@@ -1,10 +1,13 @@
 package servicebinding_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,4 +71,46 @@ func FuzzBindingAdmission(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readable lets the requester read only the Secrets it names.
+type readable map[string]bool
+
+func (r readable) CanReadSecret(_ context.Context, _ admission.Request, namespace, name string) (bool, error) {
+	return r[namespace+"/"+name], nil
+}
+
+// TestEverySecretNamedIsChecked: a user who cannot read a Secret cannot
+// have a binding copy it, through addKeysFrom or parametersFrom.
+func TestEverySecretNamedIsChecked(t *testing.T) {
+	tests := map[string]struct {
+		spec    string
+		allowed bool
+		want    string
+	}{
+		"addKeysFrom a readable Secret": {spec: `{"instanceRef":{"name":"db"},"secretTransforms":[{"addKeysFrom":{"secretRef":{"name":"mine"}}}]}`, allowed: true},
+		"addKeysFrom an unreadable Secret": {spec: `{"instanceRef":{"name":"db"},"secretTransforms":[{"renameKey":{"from":"a","to":"b"}},{"addKeysFrom":{"secretRef":{"name":"root-token"}}}]}`,
+			want: `spec.secretTransforms[1].addKeysFrom.secretRef.name: Forbidden: user "mallory" cannot read Secret default/root-token`},
+		"parametersFrom an unreadable Secret": {spec: `{"instanceRef":{"name":"db"},"parametersFrom":[{"secretKeyRef":{"name":"root-token","key":"k"}}]}`,
+			want: `spec.parametersFrom[0].secretKeyRef.name: Forbidden: user "mallory" cannot read Secret default/root-token`},
+	}
+	scheme := runtime.NewScheme()
+	_ = v1beta1.AddToScheme(scheme)
+	w := &servicebinding.Webhook{Cache: fake.NewClientBuilder().WithScheme(scheme).Build(), Schemas: schema.NewCache(16), Access: readable{"default/mine": true}}
+	h := admission.WithValidator[*v1beta1.ServiceBinding](scheme, w)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var review admissionv1.AdmissionReview
+			require.NoError(t, json.Unmarshal(bindingReview([]byte(tc.spec)), &review))
+			review.Request.UserInfo.Username = "mallory"
+			body, err := json.Marshal(review)
+			require.NoError(t, err)
+			var resp admissionv1.AdmissionReview
+			require.NoError(t, json.Unmarshal(webhooktest.Serve(h, body).Body.Bytes(), &resp))
+			assert.Equal(t, tc.allowed, resp.Response.Allowed, "%v", resp.Response.Result)
+			if tc.want != "" {
+				assert.Contains(t, resp.Response.Result.Message, tc.want)
+			}
+		})
+	}
 }

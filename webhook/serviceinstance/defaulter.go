@@ -56,8 +56,15 @@ func (w *Webhook) Default(ctx context.Context, inst *v1beta1.ServiceInstance) er
 			inst.Spec.ExternalID = uuid.NewString()
 		}
 	}
-	if old == nil || userSpecChanged(&old.Spec, &inst.Spec) {
+	switch {
+	case old == nil || userSpecChanged(&old.Spec, &inst.Spec) || !equality.Semantic.DeepEqual(old.Spec.UserInfo, inst.Spec.UserInfo):
+		// Whoever changes the spec, or touches userInfo, is the user the
+		// broker hears of: a client never chooses the identity.
 		inst.Spec.UserInfo = v1beta1.NewUserInfo(req.UserInfo)
+	default:
+		// The controller's own writes (finalizer, resolved references) keep
+		// the user who last changed the spec.
+		inst.Spec.UserInfo = old.Spec.UserInfo
 	}
 	if old == nil {
 		w.defaultPlan(ctx, inst)
