@@ -33,6 +33,9 @@ func Indexes() []Index {
 		{&v1beta1.ServiceBinding{}, IndexInstanceRef, func(o client.Object) []string {
 			return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
 		}},
+		{&v1beta1.ServiceInstance{}, IndexInstanceExternalID, func(o client.Object) []string {
+			return []string{o.(*v1beta1.ServiceInstance).Spec.ExternalID}
+		}},
 		{&v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
 			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
 		}},

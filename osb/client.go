@@ -221,8 +221,16 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 // newRequest builds the HTTP request for r with the headers the spec
 // requires and the client's credentials.
 func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
+	// r.path is escaped (ids are escaped once, where the path is built):
+	// it goes into RawPath as it is, and into Path decoded, so that
+	// url.URL does not escape it a second time.
+	decoded, err := url.PathUnescape(r.path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+	}
 	u := *c.base
-	u.Path = c.base.Path + r.path
+	u.Path = c.base.Path + decoded
+	u.RawPath = c.base.EscapedPath() + r.path
 	u.RawQuery = r.query.Encode()
 
 	var body io.Reader

@@ -398,3 +398,33 @@ func TestPollInterval(t *testing.T) {
 		})
 	}
 }
+
+// TestIDsAreEscapedOnce: an id reaches the broker escaped exactly once, as
+// one path segment.
+func TestIDsAreEscapedOnce(t *testing.T) {
+	tests := map[string]struct{ instance, binding, want string }{
+		"plain":             {"db-1", "b-1", "/v2/service_instances/db-1/service_bindings/b-1"},
+		"a space":           {"a b", "c d", "/v2/service_instances/a%20b/service_bindings/c%20d"},
+		"a slash":           {"a/b", "c", "/v2/service_instances/a%2Fb/service_bindings/c"},
+		"a percent":         {"100%", "c", "/v2/service_instances/100%25/service_bindings/c"},
+		"under a base path": {"a b", "c", "/broker/v2/service_instances/a%20b/service_bindings/c"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var got string
+			server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = strings.SplitN(r.RequestURI, "?", 2)[0]
+				w.WriteHeader(http.StatusNotFound)
+			}))
+			defer server.Close()
+			base := server.URL
+			if strings.HasPrefix(tc.want, "/broker") {
+				base += "/broker/"
+			}
+			c, err := osb.New(osb.Config{URL: base})
+			require.NoError(t, err)
+			_, _ = c.GetBinding(context.Background(), &osb.GetBindingRequest{InstanceID: tc.instance, BindingID: tc.binding})
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

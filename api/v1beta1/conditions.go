@@ -35,6 +35,7 @@ const (
 	ReasonDeprovisionedSuccessfully   = "DeprovisionedSuccessfully"
 	ReasonDeprovisionCallFailed       = "DeprovisionCallFailed"
 	ReasonWaitingForBindings          = "WaitingForBindingsToBeDeleted"
+	ReasonExternalIDInUse             = "ExternalIDInUse"
 	ReasonOrphanMitigation            = "StartingOrphanMitigation"
 	// On the OrphanMitigation condition once the broker confirmed the cleanup.
 	ReasonOrphanMitigationSuccessful = "OrphanMitigationSuccessful"

@@ -43,6 +43,7 @@ type ServiceBindingSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._~-]+$') && self != '.' && self != '..'",message="externalID goes into the broker's URL: use only letters, digits and . _ ~ - (a UUID is usual), and not . or .. alone"
 	ExternalID string `json:"externalID,omitempty"`
 
 	// UserInfo is the user who created the binding. Stamped at admission.

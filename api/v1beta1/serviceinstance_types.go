@@ -122,10 +122,12 @@ type ServiceInstanceSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	ParametersFrom []ParametersFromSource `json:"parametersFrom,omitempty"`
 
-	// ExternalID is the OSB instance id. Defaulted to a new UUID; immutable.
+	// ExternalID is the OSB instance id. Defaulted to a new UUID; immutable;
+	// unique per broker across the cluster.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9._~-]+$') && self != '.' && self != '..'",message="externalID goes into the broker's URL: use only letters, digits and . _ ~ - (a UUID is usual), and not . or .. alone"
 	ExternalID string `json:"externalID,omitempty"`
 
 	// UserInfo is the user who last changed the spec. Stamped at admission;

@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/parameters"
 )
@@ -17,6 +18,16 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 	inst, off := s.inst, s.off
 	if off.PlanRemoved || off.ClassRemoved {
 		removedPlan(inst, off)
+		return ctrl.Result{}, nil
+	}
+	holders, err := offering.ExternalIDHolders(ctx, r.Client, inst)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if holder := aheadOf(inst, holders); holder != nil {
+		// Admission refuses this; two instances admitted at once, or without
+		// the webhook, meet here, before anything reaches the broker.
+		externalIDInUse(inst, holder.Namespace)
 		return ctrl.Result{}, nil
 	}
 	params, c, err := r.prepare(ctx, s)

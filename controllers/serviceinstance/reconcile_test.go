@@ -480,3 +480,31 @@ func TestDeleteDuringAsyncProvision(t *testing.T) {
 	assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1, "deprovisioned once the provision finished")
 	assert.True(t, gone(t, k, inst))
 }
+
+// TestExternalIDTakeoverIsRefused: an instance reusing the externalID of
+// another namespace's instance at the same broker sends nothing, neither
+// a provision nor, on deletion, a deprovision.
+func TestExternalIDTakeoverIsRefused(t *testing.T) {
+	k, r := newRig(t, nil)
+	victim := readyInstance(t, k, r, "payments", func(i *v1beta1.ServiceInstance) { i.Spec.ExternalID = "b3c1e2d4-0f9a" })
+	attacker := reconciletest.NewInstance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Namespace = "mallory"
+		i.Spec.ExternalID = victim.Spec.ExternalID
+	})
+	k.Create(attacker)
+	_, err := reconcileOnce(t, r, attacker)
+	require.NoError(t, err)
+	k.Get(attacker)
+	failed := meta.FindStatusCondition(attacker.Status.Conditions, v1beta1.ConditionFailed)
+	require.NotNil(t, failed)
+	assert.Equal(t, v1beta1.ReasonExternalIDInUse, failed.Reason)
+	assert.Contains(t, failed.Message, "is already used at this broker by a ServiceInstance in namespace team-a; nothing was sent")
+	assert.NotContains(t, failed.Message, "payments", "the holder's name is not disclosed")
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "only the victim's provision reached the broker")
+
+	require.NoError(t, k.Client.Delete(context.Background(), attacker))
+	_, err = reconcileOnce(t, r, attacker)
+	require.NoError(t, err)
+	assert.True(t, gone(t, k, attacker))
+	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision), "the victim's service was not deprovisioned")
+}

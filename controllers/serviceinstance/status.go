@@ -230,3 +230,32 @@ func parametersRefused(inst *v1beta1.ServiceInstance, err *parameters.Error) {
 func brokerUnreachable(inst *v1beta1.ServiceInstance, err *brokerError) {
 	setReady(inst, metav1.ConditionFalse, reasonErrorWithBroker, err.Error())
 }
+
+// aheadOf is the first of the instances sharing inst's externalID at its
+// broker that keeps it: one that reached the broker already, else the
+// oldest. nil when inst keeps it.
+func aheadOf(inst *v1beta1.ServiceInstance, holders []v1beta1.ServiceInstance) *v1beta1.ServiceInstance {
+	for i := range holders {
+		h := &holders[i]
+		if h.Status.DeprovisionStatus == v1beta1.DeprovisionStatusRequired || h.Status.ProvisionStatus == v1beta1.ProvisionStatusProvisioned ||
+			olderThan(h, inst) {
+			return h
+		}
+	}
+	return nil
+}
+
+func olderThan(a, b *v1beta1.ServiceInstance) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
+// externalIDInUse refuses to provision with an id another instance holds
+// at the broker: it would act on that instance's service.
+func externalIDInUse(inst *v1beta1.ServiceInstance, namespace string) {
+	setFailed(inst, v1beta1.ReasonExternalIDInUse, fmt.Sprintf(
+		"externalID %q is already used at this broker by a ServiceInstance in namespace %s; nothing was sent. Delete this instance and create it without spec.externalID",
+		inst.Spec.ExternalID, namespace))
+}

@@ -396,6 +396,75 @@ spec:
 `,
 			want: []string{"externalID cannot change once set"},
 		},
+		"instance externalID with a slash": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: pathid, namespace: default}
+spec:
+  clusterServiceClassExternalName: cockroachdb
+  clusterServicePlanExternalName: default
+  externalID: "team-a/db"
+`,
+			want: []string{"externalID goes into the broker's URL: use only letters, digits and . _ ~ - (a UUID is usual), and not . or .. alone"},
+		},
+		"binding externalID with a slash": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: pathid, namespace: default}
+spec:
+  instanceRef: {name: static}
+  externalID: "team-a/db"
+`,
+			want: []string{"externalID goes into the broker's URL"},
+		},
+		"instance externalID with dot-dot": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: pathid, namespace: default}
+spec:
+  clusterServiceClassExternalName: cockroachdb
+  clusterServicePlanExternalName: default
+  externalID: ".."
+`,
+			want: []string{"externalID goes into the broker's URL: use only letters, digits and . _ ~ - (a UUID is usual), and not . or .. alone"},
+		},
+		"binding externalID with dot-dot": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: pathid, namespace: default}
+spec:
+  instanceRef: {name: static}
+  externalID: ".."
+`,
+			want: []string{"externalID goes into the broker's URL"},
+		},
+		"instance externalID with a space": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: pathid, namespace: default}
+spec:
+  clusterServiceClassExternalName: cockroachdb
+  clusterServicePlanExternalName: default
+  externalID: "a b"
+`,
+			want: []string{"externalID goes into the broker's URL: use only letters, digits and . _ ~ - (a UUID is usual), and not . or .. alone"},
+		},
+		"binding externalID with a space": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: pathid, namespace: default}
+spec:
+  instanceRef: {name: static}
+  externalID: "a b"
+`,
+			want: []string{"externalID goes into the broker's URL"},
+		},
 		"instance lowering updateRequests": {
 			manifest: `
 apiVersion: servicecatalog.k8s.io/v1beta1

@@ -70,6 +70,7 @@ func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstan
 		return nil, err
 	default:
 		errs = append(errs, w.validateOffering(ctx, old, inst, class, planField, planValue)...)
+		errs = append(errs, w.checkExternalID(ctx, old, inst)...)
 	}
 	errs = append(errs, w.checkSecretAccess(ctx, old, inst)...)
 	if len(errs) > 0 {
