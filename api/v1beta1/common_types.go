@@ -1,6 +1,7 @@
 package v1beta1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -119,4 +120,19 @@ type PropertiesState struct {
 	// UserInfo is the user whose change caused the request.
 	// +optional
 	UserInfo *UserInfo `json:"userInfo,omitempty"`
+}
+
+// RetryStatus records the failed attempts of an operation the catalog
+// tries again, with capped exponential backoff, until it succeeds or the
+// manager's maximum retry duration has passed.
+type RetryStatus struct {
+	// Attempts is the number of attempts that failed.
+	Attempts int32 `json:"attempts"`
+	// FirstFailureTime is when the first of them failed.
+	FirstFailureTime metav1.Time `json:"firstFailureTime"`
+	// NextAttemptTime is when the next attempt is made.
+	NextAttemptTime metav1.Time `json:"nextAttemptTime"`
+	// Generation is the spec generation the attempts were for: a changed
+	// spec is tried at once.
+	Generation int64 `json:"generation"`
 }

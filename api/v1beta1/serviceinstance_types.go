@@ -257,6 +257,12 @@ type ServiceInstanceStatus struct {
 	// DashboardURL is the broker's dashboard for the instance.
 	// +optional
 	DashboardURL *string `json:"dashboardURL,omitempty"`
+
+	// Retry records failed provision attempts that may pass when tried
+	// again; the Ready condition says what failed and when the next
+	// attempt is.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 }
 
 // ServiceInstance is a provisioned (or to be provisioned) instance of a

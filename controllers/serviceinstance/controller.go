@@ -68,6 +68,9 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
 	Client brokerclient.Options
+	// Retry spaces the attempts of a provision whose failure may pass;
+	// zero fields take status.DefaultRetryPolicy's.
+	Retry status.RetryPolicy
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch;update;patch
@@ -96,6 +99,7 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 	if opts.MaxPollingDuration == 0 {
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
+	opts.Retry = withDefaults(opts.Retry)
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }
 
@@ -216,6 +220,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		// updateRequests) tries again.
 		return ctrl.Result{}, nil
 	}
+	if wait := status.Wait(st.Retry, s.inst.Generation, r.Now()); wait > 0 {
+		// A failed provision is tried again when its backoff is over.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	res, err := r.resolve(ctx, s)
 	if err := r.ensureSpec(ctx, s); err != nil {
 		return ctrl.Result{}, err
@@ -241,6 +249,9 @@ func (r *Reconciler) follow(ctx context.Context, s *scope, n next, err error) (c
 		return r.deprovision(ctx, s)
 	case deprovisioned:
 		return r.finishDeprovision(ctx, s)
+	case retryLater:
+		s.log.Info("Provision failed; trying again later", "instanceID", s.inst.Spec.ExternalID, "attempts", s.inst.Status.Retry.Attempts)
+		return ctrl.Result{RequeueAfter: status.Wait(s.inst.Status.Retry, s.inst.Generation, r.Now())}, nil
 	case retry:
 		return ctrl.Result{}, err
 	}
@@ -258,4 +269,19 @@ func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time
 
 func (r *Reconciler) kubernetesContext(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {
 	return osb.NewKubernetesContext(r.ClusterID, inst.Namespace, inst.Name)
+}
+
+// withDefaults fills the zero fields of p from status.DefaultRetryPolicy.
+func withDefaults(p status.RetryPolicy) status.RetryPolicy {
+	d := status.DefaultRetryPolicy
+	if p.Base == 0 {
+		p.Base = d.Base
+	}
+	if p.Cap == 0 {
+		p.Cap = d.Cap
+	}
+	if p.MaxDuration == 0 {
+		p.MaxDuration = d.MaxDuration
+	}
+	return p
 }

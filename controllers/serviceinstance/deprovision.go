@@ -126,9 +126,8 @@ func (r *Reconciler) finishDeprovision(ctx context.Context, s *scope) (ctrl.Resu
 	if s.inst.Status.OrphanMitigationInProgress {
 		s.log.Info("Orphan mitigation finished", "instanceID", s.inst.Spec.ExternalID)
 	}
-	confirmDeprovision(s.inst)
-	if s.inst.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+	if n := confirmDeprovision(s.inst, r.attempts()); s.inst.DeletionTimestamp.IsZero() {
+		return r.follow(ctx, s, n, nil)
 	}
 	return ctrl.Result{}, r.release(ctx, s)
 }
@@ -166,12 +165,12 @@ func deprovisionFailed(inst *v1beta1.ServiceInstance, failure string) {
 }
 
 // confirmDeprovision records a deprovision the broker confirmed: the end of
-// orphan mitigation, or of the instance.
-func confirmDeprovision(inst *v1beta1.ServiceInstance) {
+// orphan mitigation (and what follows it), or of the instance.
+func confirmDeprovision(inst *v1beta1.ServiceInstance, retry attempts) next {
 	if inst.Status.OrphanMitigationInProgress {
-		orphanMitigated(inst)
+		n := orphanMitigated(inst, retry)
 		if inst.DeletionTimestamp.IsZero() {
-			return
+			return n
 		}
 	}
 	inst.Status.DeprovisionStatus = v1beta1.DeprovisionStatusSucceeded
@@ -180,6 +179,7 @@ func confirmDeprovision(inst *v1beta1.ServiceInstance) {
 	if !status.IsFailed(inst) {
 		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionedSuccessfully, "The instance was deprovisioned successfully")
 	}
+	return done
 }
 
 // cannotDeprovision records why no deprovision could be sent.

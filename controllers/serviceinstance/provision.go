@@ -47,7 +47,7 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 	}
 	s.log.Info("Sending provision request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "plan", off.Plan.ExternalName)
 	resp, err := c.Provision(ctx, req)
-	n, err := provisionAnswered(inst, resp, err)
+	n, err := provisionAnswered(inst, resp, err, r.attempts())
 	logAnswer(s, "provision", n, err)
 	return r.follow(ctx, s, n, err)
 }
@@ -100,3 +100,7 @@ func readyReason(inst *v1beta1.ServiceInstance) string {
 	}
 	return ""
 }
+
+// attempts is now and the retry policy, for the decisions that may
+// schedule another provision.
+func (r *Reconciler) attempts() attempts { return attempts{now: r.Now(), policy: r.Retry} }

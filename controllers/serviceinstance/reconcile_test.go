@@ -136,21 +136,21 @@ func TestMaximumPollingDurationOnFakeClock(t *testing.T) {
 	_, err = reconcileOnce(t, r, inst)
 	require.NoError(t, err)
 	k.Get(inst)
-	failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
-	require.NotNil(t, failed)
-	assert.Contains(t, failed.Message, "provision failed: the broker did not finish within the maximum polling duration of 1m0s")
-	assert.Contains(t, failed.Message, "the broker's partial instance was removed")
+	assert.Contains(t, ready(t, inst).Message, "provision failed: the broker did not finish within the maximum polling duration of 1m0s; the broker's partial instance was removed; attempt 1 failed")
 	assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1, "orphan mitigation runs in the same reconcile")
 	assert.Empty(t, k.Broker.Requests(osbtest.LastOperation), "an expired operation is not polled again")
 	assert.False(t, inst.Status.OrphanMitigationInProgress)
 	assert.Empty(t, inst.Status.OrphanMitigationCause)
+	require.NotNil(t, inst.Status.Retry, "an expired operation may pass when tried again")
 }
 
 // TestProvisionAnswers walks the spec's orphan mitigation table for
-// provision, and the answers that mean "try again as is": where the broker
-// may have created something, the catalog deprovisions at once; where it
-// cannot have, it never does.
+// provision: where the broker may have created something, the catalog
+// deprovisions at once, and then tries again after a backoff, as it does
+// for the answers that mean "try again as is"; a refusal that will repeat
+// is final, and then nothing is sent again.
 func TestProvisionAnswers(t *testing.T) {
+	ok := osbtest.Response{Status: 201, Body: `{}`}
 	tests := map[string]struct {
 		provision   []osbtest.Response
 		lastOp      []osbtest.Response
@@ -162,22 +162,22 @@ func TestProvisionAnswers(t *testing.T) {
 	}{
 		"201 is success":             {provision: []osbtest.Response{{Status: 201, Body: `{}`}}, ready: true},
 		"200 is success":             {provision: []osbtest.Response{{Status: 200, Body: `{}`}}, ready: true},
-		"500 is mitigated":           {provision: []osbtest.Response{{Status: 500, Body: `{"description":"disk full"}`}}, mitigate: true, wantMessage: "provision failed: PUT /v2/service_instances/instance-db: 500 Internal Server Error: disk full"},
-		"201 malformed is mitigated": {provision: []osbtest.Response{{Status: 201, Body: `{"dashboard_url":`}}, mitigate: true, wantMessage: "malformed 201 response"},
-		"202 malformed is mitigated": {provision: []osbtest.Response{{Status: 202, Body: `[`}}, mitigate: true, wantMessage: "malformed 202 response"},
-		"204 is mitigated":           {provision: []osbtest.Response{{Status: 204}}, mitigate: true, wantMessage: "204 No Content"},
-		"timeout is mitigated":       {provision: []osbtest.Response{{Delay: time.Second}}, timeout: 100 * time.Millisecond, mitigate: true, wantMessage: "Client.Timeout exceeded"},
+		"500 is mitigated":           {provision: []osbtest.Response{{Status: 500, Body: `{"description":"disk full"}`}, ok}, mitigate: true, wantMessage: "provision failed: PUT /v2/service_instances/instance-db: 500 Internal Server Error: disk full"},
+		"201 malformed is mitigated": {provision: []osbtest.Response{{Status: 201, Body: `{"dashboard_url":`}, ok}, mitigate: true, wantMessage: "malformed 201 response"},
+		"202 malformed is mitigated": {provision: []osbtest.Response{{Status: 202, Body: `[`}, ok}, mitigate: true, wantMessage: "malformed 202 response"},
+		"204 is mitigated":           {provision: []osbtest.Response{{Status: 204}, ok}, mitigate: true, wantMessage: "204 No Content"},
+		"timeout is mitigated":       {provision: []osbtest.Response{{Delay: time.Second}, ok}, timeout: 100 * time.Millisecond, mitigate: true, wantMessage: "Client.Timeout exceeded"},
 		"async failure is mitigated": {
-			provision: []osbtest.Response{{Status: 202, Body: `{"operation":"op-1"}`}},
+			provision: []osbtest.Response{{Status: 202, Body: `{"operation":"op-1"}`}, ok},
 			lastOp:    []osbtest.Response{{Body: `{"state":"failed","description":"no capacity"}`}},
 			mitigate:  true, wantMessage: "provision failed: no capacity",
 		},
-		"200 malformed is not mitigated":     {provision: []osbtest.Response{{Status: 200, Body: `{"x":`}}, wantMessage: "malformed 200 response"},
-		"400 is not mitigated":               {provision: []osbtest.Response{{Status: 400, Body: `{"description":"region must be eu or us"}`}}, wantMessage: "400 Bad Request: region must be eu or us. Fix the spec, or raise spec.updateRequests to try again"},
-		"422 AsyncRequired is not mitigated": {provision: []osbtest.Response{{Status: 422, Body: `{"error":"AsyncRequired"}`}}, wantMessage: "422 Unprocessable Entity (AsyncRequired)"},
-		"409 is not mitigated":               {provision: []osbtest.Response{{Status: 409, Body: `{}`}}, wantMessage: "409 Conflict"},
-		"422 ConcurrencyError is retried":    {provision: []osbtest.Response{{Status: 422, Body: `{"error":"ConcurrencyError"}`}, {Status: 201, Body: `{}`}}, retried: true, wantMessage: "(ConcurrencyError); retrying"},
-		"408 is retried":                     {provision: []osbtest.Response{{Status: 408, Body: `{}`}, {Status: 201, Body: `{}`}}, retried: true, wantMessage: "408 Request Timeout; retrying"},
+		"200 malformed is final":          {provision: []osbtest.Response{{Status: 200, Body: `{"x":`}}, wantMessage: "malformed 200 response"},
+		"400 is final":                    {provision: []osbtest.Response{{Status: 400, Body: `{"description":"region must be eu or us"}`}}, wantMessage: "400 Bad Request: region must be eu or us. Fix the spec, or raise spec.updateRequests to try again"},
+		"422 AsyncRequired is final":      {provision: []osbtest.Response{{Status: 422, Body: `{"error":"AsyncRequired"}`}}, wantMessage: "422 Unprocessable Entity (AsyncRequired)"},
+		"409 is final":                    {provision: []osbtest.Response{{Status: 409, Body: `{}`}}, wantMessage: "409 Conflict"},
+		"422 ConcurrencyError is retried": {provision: []osbtest.Response{{Status: 422, Body: `{"error":"ConcurrencyError"}`}, ok}, retried: true, wantMessage: "(ConcurrencyError); attempt 1 failed, the next is at 2026-01-01T00:00:15Z"},
+		"408 is retried":                  {provision: []osbtest.Response{{Status: 408, Body: `{}`}, ok}, retried: true, wantMessage: "408 Request Timeout; attempt 1 failed, the next is at 2026-01-01T00:00:15Z"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -192,12 +192,12 @@ func TestProvisionAnswers(t *testing.T) {
 			inst := reconciletest.NewInstance("db", "small")
 			k.Create(inst)
 			res, err := reconcileOnce(t, r, inst)
+			require.NoError(t, err)
 			if tc.lastOp != nil {
-				require.NoError(t, err)
 				k.Clock.Step(res.RequeueAfter)
 				_, err = reconcileOnce(t, r, inst)
+				require.NoError(t, err)
 			}
-			assert.Equal(t, tc.retried, err != nil, "only a retried answer returns an error: %v", err)
 			k.Get(inst)
 			if tc.ready {
 				assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
@@ -206,40 +206,44 @@ func TestProvisionAnswers(t *testing.T) {
 			}
 			assert.Equal(t, v1beta1.ReasonProvisionCallFailed, ready(t, inst).Reason)
 			assert.Contains(t, ready(t, inst).Message, tc.wantMessage)
-			if tc.retried {
-				_, err = reconcileOnce(t, r, inst)
-				require.NoError(t, err)
-				k.Get(inst)
-				assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
-				assert.Len(t, k.Broker.Requests(osbtest.Provision), 2, "sent again as is")
-				assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
-				return
-			}
-			failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
-			require.NotNil(t, failed)
 			deprovisions := k.Broker.Requests(osbtest.Deprovision)
-			if !tc.mitigate {
+			if !tc.mitigate && !tc.retried {
+				require.NotNil(t, meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed))
 				assert.Empty(t, deprovisions, "no orphan mitigation for this response")
 				assert.Equal(t, v1beta1.DeprovisionStatusNotRequired, inst.Status.DeprovisionStatus)
+				k.Clock.Step(time.Hour)
 				_, err = reconcileOnce(t, r, inst)
 				require.NoError(t, err)
-				assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a rejected provision is not retried")
+				assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "a refused provision is not retried")
 				return
 			}
-			require.Len(t, deprovisions, 1, "orphan mitigation deprovisions in the same reconcile")
-			assert.Equal(t, "/v2/service_instances/"+inst.Spec.ExternalID, deprovisions[0].Path)
-			assert.Contains(t, failed.Message, "the broker's partial instance was removed")
-			om := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionOrphanMitigation)
-			require.NotNil(t, om)
-			assert.Equal(t, metav1.ConditionFalse, om.Status)
-			assert.False(t, inst.Status.OrphanMitigationInProgress)
+			assert.Nil(t, meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed), "a failure that may pass is not final")
+			require.NotNil(t, inst.Status.Retry)
+			assert.Equal(t, int32(1), inst.Status.Retry.Attempts)
+			if tc.mitigate {
+				require.Len(t, deprovisions, 1, "orphan mitigation deprovisions in the same reconcile")
+				assert.Equal(t, "/v2/service_instances/"+inst.Spec.ExternalID, deprovisions[0].Path)
+				assert.Contains(t, ready(t, inst).Message, "the broker's partial instance was removed; attempt 1 failed, the next is at 2026-01-01T00:00:")
+				om := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionOrphanMitigation)
+				require.NotNil(t, om)
+				assert.Equal(t, metav1.ConditionFalse, om.Status)
+				assert.False(t, inst.Status.OrphanMitigationInProgress)
+			} else {
+				assert.Empty(t, deprovisions, "nothing reached the broker to clean up")
+			}
 
-			// Deleting it needs no further deprovision.
-			require.NoError(t, k.Client.Delete(context.Background(), inst))
+			// Nothing is sent before the backoff is over; then it is tried again.
+			res, err = reconcileOnce(t, r, inst)
+			require.NoError(t, err)
+			require.Positive(t, res.RequeueAfter)
+			assert.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+			k.Clock.Step(res.RequeueAfter)
 			_, err = reconcileOnce(t, r, inst)
 			require.NoError(t, err)
-			assert.True(t, gone(t, k, inst))
-			assert.Len(t, k.Broker.Requests(osbtest.Deprovision), 1)
+			k.Get(inst)
+			assert.Equal(t, v1beta1.ReasonProvisionedSuccessfully, ready(t, inst).Reason)
+			assert.Nil(t, inst.Status.Retry, "a success forgets the failed attempts")
+			assert.Len(t, k.Broker.Requests(osbtest.Provision), 2)
 		})
 	}
 }

@@ -38,6 +38,8 @@ const (
 	mitigate
 	// deprovisioned: the broker confirmed a deprovision.
 	deprovisioned
+	// retryLater: a failed provision is tried again once status.retry says.
+	retryLater
 	// retry: return the error, so the queue backs off.
 	retry
 )
@@ -134,7 +136,9 @@ func asyncStarted(inst *v1beta1.ServiceInstance, operation string) next {
 }
 
 // provisionAnswered records the broker's answer to a provision request.
-func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error) (next, error) {
+// Failures that may pass are tried again (after orphan mitigation where the
+// spec asks for it); only refusals that will repeat are final.
+func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error, retry attempts) (next, error) {
 	if err == nil {
 		setDashboard(inst, resp.DashboardURL)
 		if resp.Async {
@@ -147,8 +151,8 @@ func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionRespons
 	msg := "provision failed: " + err.Error()
 	switch osb.OutcomeOf(err) {
 	case osb.Retriable:
-		setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisionCallFailed, msg+"; retrying")
-		return retry, err
+		clearOperation(inst)
+		return retry.failed(inst, msg), nil
 	case osb.Uncertain:
 		// The broker may hold an instance the cluster would not know about:
 		// delete it before anything else (spec: Orphan Mitigation).
@@ -175,6 +179,7 @@ func provisioned(inst *v1beta1.ServiceInstance) {
 	st.ExternalProperties = st.InProgressProperties
 	clearOperation(inst)
 	st.ObservedGeneration = inst.Generation
+	st.Retry = nil
 	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonProvisionedSuccessfully, "The instance was provisioned successfully")
 }
 
@@ -203,8 +208,8 @@ func startOrphanMitigation(inst *v1beta1.ServiceInstance, failure string) {
 }
 
 // orphanMitigated records the end of orphan mitigation: the provision
-// failed, and the broker holds nothing of it.
-func orphanMitigated(inst *v1beta1.ServiceInstance) {
+// failed, and the broker holds nothing of it; it is tried again.
+func orphanMitigated(inst *v1beta1.ServiceInstance, retry attempts) next {
 	st := &inst.Status
 	failure := st.OrphanMitigationCause
 	if failure == "" {
@@ -217,7 +222,29 @@ func orphanMitigated(inst *v1beta1.ServiceInstance) {
 	st.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
 	clearOperation(inst)
 	status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed provision")
-	setFailed(inst, v1beta1.ReasonProvisionCallFailed, failure+"; the broker's partial instance was removed. Raise spec.updateRequests to try again")
+	return retry.failed(inst, failure+"; the broker's partial instance was removed")
+}
+
+// attempts is the clock and the policy that decide when a failed
+// provision is tried again.
+type attempts struct {
+	now    time.Time
+	policy status.RetryPolicy
+}
+
+// failed records a failed provision attempt: tried again after a backoff,
+// or, once the policy's budget is spent, final.
+func (a attempts) failed(inst *v1beta1.ServiceInstance, failure string) next {
+	retry, ok := a.policy.Failed(inst.Status.Retry, inst.Generation, a.now)
+	inst.Status.Retry = retry
+	if !ok {
+		setFailed(inst, v1beta1.ReasonProvisionCallFailed, fmt.Sprintf("%s; gave up after %d attempts since %s. Fix the spec, or raise spec.updateRequests to try again",
+			failure, retry.Attempts, retry.FirstFailureTime.UTC().Format(time.RFC3339)))
+		return done
+	}
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisionCallFailed, fmt.Sprintf("%s; attempt %d failed, the next is at %s",
+		failure, retry.Attempts, retry.NextAttemptTime.UTC().Format(time.RFC3339)))
+	return retryLater
 }
 
 // parametersRefused records parameters that cannot be built; a change to

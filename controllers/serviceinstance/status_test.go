@@ -4,12 +4,15 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -52,17 +55,21 @@ func TestProvisionAnswered(t *testing.T) {
 			conditions: map[string]string{"Ready": "False/ProvisionCallFailed", "OrphanMitigation": "True/StartingOrphanMitigation"}, deprovision: v1beta1.DeprovisionStatusRequired},
 		"400: failed for good": {err: httpErr(400, ""), want: done,
 			conditions: map[string]string{"Ready": "False/ProvisionCallFailed", "Failed": "True/ProvisionCallFailed"}, deprovision: v1beta1.DeprovisionStatusNotRequired},
-		"422 ConcurrencyError: retried": {err: httpErr(422, osb.ErrorCodeConcurrencyError), want: retry,
+		"422 ConcurrencyError: tried again later": {err: httpErr(422, osb.ErrorCodeConcurrencyError), want: retryLater,
 			conditions: map[string]string{"Ready": "False/ProvisionCallFailed"}, deprovision: v1beta1.DeprovisionStatusRequired},
-		"connection refused: retried": {err: &osb.TransportError{Method: "PUT", Path: "/x", Err: syscall.ECONNREFUSED}, want: retry,
+		"connection refused: tried again later": {err: &osb.TransportError{Method: "PUT", Path: "/x", Err: syscall.ECONNREFUSED}, want: retryLater,
 			conditions: map[string]string{"Ready": "False/ProvisionCallFailed"}, deprovision: v1beta1.DeprovisionStatusRequired},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			inst := provisioning()
-			got, err := provisionAnswered(inst, tc.resp, tc.err)
+			got, err := provisionAnswered(inst, tc.resp, tc.err, testAttempts)
 			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.want == retry, err != nil)
+			assert.NoError(t, err)
+			if tc.want == retryLater {
+				assert.Equal(t, int32(1), inst.Status.Retry.Attempts)
+				assert.Contains(t, meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady).Message, "; attempt 1 failed, the next is at 2026-01-01T00:00:15Z")
+			}
 			assert.Equal(t, tc.conditions, conditionsOf(inst))
 			assert.Equal(t, tc.deprovision, inst.Status.DeprovisionStatus)
 			if tc.want == mitigate {
@@ -73,18 +80,39 @@ func TestProvisionAnswered(t *testing.T) {
 	}
 }
 
+// testAttempts is a fixed clock and a short retry budget.
+var testAttempts = attempts{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
+
 // TestOrphanMitigationReportsItsCause: the failure that started the cleanup
-// comes from a typed field, whatever the Ready message says meanwhile.
+// comes from a typed field, whatever the Ready message says meanwhile, and
+// the provision is tried again.
 func TestOrphanMitigationReportsItsCause(t *testing.T) {
 	inst := provisioning()
 	startOrphanMitigation(inst, "provision failed: no capacity")
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonDeprovisionCallFailed, "a message rewritten meanwhile")
-	confirmDeprovision(inst)
-	failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
-	assert.Equal(t, "provision failed: no capacity; the broker's partial instance was removed. Raise spec.updateRequests to try again", failed.Message)
-	assert.Equal(t, map[string]string{"Ready": "False/ProvisionCallFailed", "Failed": "True/ProvisionCallFailed", "OrphanMitigation": "False/OrphanMitigationSuccessful"}, conditionsOf(inst))
+	assert.Equal(t, retryLater, confirmDeprovision(inst, testAttempts))
+	ready := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady)
+	assert.Equal(t, "provision failed: no capacity; the broker's partial instance was removed; attempt 1 failed, the next is at 2026-01-01T00:00:15Z", ready.Message)
+	assert.Equal(t, map[string]string{"Ready": "False/ProvisionCallFailed", "OrphanMitigation": "False/OrphanMitigationSuccessful"}, conditionsOf(inst))
 	assert.Equal(t, v1beta1.DeprovisionStatusNotRequired, inst.Status.DeprovisionStatus)
 	assert.Empty(t, inst.Status.OrphanMitigationCause)
+}
+
+// TestRetriesEndWhenTheBudgetIsSpent: a failure that keeps coming back is
+// final once the retry budget is spent.
+func TestRetriesEndWhenTheBudgetIsSpent(t *testing.T) {
+	inst := provisioning()
+	a := testAttempts
+	n := retryLater
+	for i := 0; i < 100 && n == retryLater; i++ {
+		n = a.failed(inst, "provision failed: 503")
+		a.now = a.now.Add(a.policy.Cap)
+	}
+	require.Equal(t, done, n, "the failure became final")
+	failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)
+	require.NotNil(t, failed)
+	assert.Contains(t, failed.Message, "provision failed: 503; gave up after")
+	assert.Contains(t, failed.Message, "attempts since 2026-01-01T00:00:00Z. Fix the spec, or raise spec.updateRequests to try again")
 	assert.Equal(t, int64(2), inst.Status.ObservedGeneration, "Failed judges this generation")
 }
 

@@ -1,0 +1,48 @@
+package status
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// RetryPolicy spaces the attempts of an operation whose failure may pass:
+// Base, doubled after each failure up to Cap, until MaxDuration has passed
+// since the first failure.
+type RetryPolicy struct {
+	Base, Cap, MaxDuration time.Duration
+}
+
+// DefaultRetryPolicy is 15 seconds doubling to 10 minutes, for a week (the
+// retired project's limit).
+var DefaultRetryPolicy = RetryPolicy{Base: 15 * time.Second, Cap: 10 * time.Minute, MaxDuration: 7 * 24 * time.Hour}
+
+// Failed records one more failed attempt of generation in r (nil starts
+// afresh) and schedules the next. It reports false when the budget is
+// spent: the failure is then final.
+func (p RetryPolicy) Failed(r *v1beta1.RetryStatus, generation int64, now time.Time) (*v1beta1.RetryStatus, bool) {
+	if r == nil || r.Generation != generation {
+		r = &v1beta1.RetryStatus{FirstFailureTime: metav1.NewTime(now), Generation: generation}
+	} else {
+		r = r.DeepCopy()
+	}
+	r.Attempts++
+	wait := p.Base
+	for i := int32(1); i < r.Attempts && wait < p.Cap; i++ {
+		wait *= 2
+	}
+	wait = min(wait, p.Cap)
+	r.NextAttemptTime = metav1.NewTime(now.Add(wait))
+	return r, now.Add(wait).Sub(r.FirstFailureTime.Time) <= p.MaxDuration
+}
+
+// Wait is how long until the next attempt of generation is due; zero when
+// it is due, or when r is for another generation.
+func Wait(r *v1beta1.RetryStatus, generation int64, now time.Time) time.Duration {
+	if r == nil || r.Generation != generation || !r.NextAttemptTime.After(now) {
+		return 0
+	}
+	return r.NextAttemptTime.Sub(now)
+}
