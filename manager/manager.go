@@ -86,7 +86,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("set up instance controller: %w", err)
 	}
 	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
-		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, Client: clientOpts,
+		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
 	}); err != nil {
 		return fmt.Errorf("set up binding controller: %w", err)
 	}

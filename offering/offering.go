@@ -8,6 +8,7 @@ package offering
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,6 +57,15 @@ func (o *Offering) PlanUpdatable() bool {
 		return *o.Plan.PlanUpdatable
 	}
 	return o.Class.PlanUpdatable
+}
+
+// PollingLimit is how long an asynchronous operation on the plan may be
+// polled: the plan's maximum_polling_duration, else def.
+func (o *Offering) PollingLimit(def time.Duration) time.Duration {
+	if d := o.Plan.MaximumPollingDuration; d != nil && *d > 0 {
+		return time.Duration(*d) * time.Second
+	}
+	return def
 }
 
 // NotFoundError says which class or plan an instance names that does not

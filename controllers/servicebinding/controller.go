@@ -42,6 +42,9 @@ type Options struct {
 	ClusterID string
 	// MaxPollInterval caps the time between two last_operation polls.
 	MaxPollInterval time.Duration
+	// MaxPollingDuration fails an asynchronous bind or unbind polled this
+	// long, when the plan sets no maximum_polling_duration. Default 24 hours.
+	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
 	Client brokerclient.Options
 }
@@ -66,6 +69,9 @@ type Reconciler struct {
 func NewReconciler(c client.Client, apiReader client.Reader, recorder events.EventRecorder, opts Options) *Reconciler {
 	if opts.MaxPollInterval == 0 {
 		opts.MaxPollInterval = time.Minute
+	}
+	if opts.MaxPollingDuration == 0 {
+		opts.MaxPollingDuration = 24 * time.Hour
 	}
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }

@@ -2,6 +2,7 @@ package servicebinding
 
 import (
 	"context"
+	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,6 +26,15 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 		return ctrl.Result{}, err
 	}
 	off := s.off
+	if limit := off.PollingLimit(r.MaxPollingDuration); b.Status.OperationStartTime != nil && r.Now().Sub(b.Status.OperationStartTime.Time) > limit {
+		// As for instances: past the maximum polling duration the
+		// operation counts as failed.
+		r.polls.Forget(key)
+		n, err := pollAnswered(b, &osb.LastOperationResponse{State: osb.StateFailed,
+			Description: fmt.Sprintf("the broker did not finish within the maximum polling duration of %s", limit)}, nil)
+		logAnswer(s, "last_operation", n, err)
+		return r.follow(ctx, s, n, err)
+	}
 	req := &osb.BindingLastOperationRequest{InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID}
 	if b.Status.LastOperation != nil {
 		req.Operation = *b.Status.LastOperation

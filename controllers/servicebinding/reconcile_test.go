@@ -367,3 +367,68 @@ func TestFailingTransformNamesNoCredential(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletionEnds: a binding's deletion ends when its instance is gone,
+// when its broker is gone, and when an operator abandons it; each of the
+// last two is recorded in an event.
+func TestDeletionEnds(t *testing.T) {
+	tests := map[string]struct {
+		prepare   func(t *testing.T, k *reconciletest.Kit, b *v1beta1.ServiceBinding)
+		wantEvent string
+	}{
+		"the instance is gone": {prepare: func(t *testing.T, k *reconciletest.Kit, _ *v1beta1.ServiceBinding) {
+			inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: reconciletest.Namespace}}
+			require.NoError(t, k.Client.Delete(context.Background(), inst))
+		}},
+		"the broker is gone": {prepare: func(t *testing.T, k *reconciletest.Kit, _ *v1beta1.ServiceBinding) {
+			require.NoError(t, k.Client.Delete(context.Background(), &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker"}}))
+		}, wantEvent: "BrokerGone released without unbinding: the broker broker no longer exists"},
+		"abandoned": {prepare: func(t *testing.T, k *reconciletest.Kit, b *v1beta1.ServiceBinding) {
+			k.Broker.On(osbtest.Unbind, osbtest.Response{Status: 503, Body: `{}`})
+			b.Annotations = map[string]string{v1beta1.AnnotationAbandon: "true"}
+			require.NoError(t, k.Client.Update(context.Background(), b))
+		}, wantEvent: "Abandoned deleted without unbinding"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			b := newBinding(k, "db")
+			_, err := reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			k.Get(b)
+			tc.prepare(t, k, b)
+			require.NoError(t, k.Client.Delete(context.Background(), b))
+			k.Events()
+			_, err = reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			assert.True(t, apierrors.IsNotFound(k.Client.Get(context.Background(), client.ObjectKeyFromObject(b), b)), "the binding is gone")
+			assert.Nil(t, secretData(t, k, "db"), "and its Secrets")
+			assert.Empty(t, k.Broker.Requests(osbtest.Unbind), "nobody was asked to unbind")
+			if tc.wantEvent != "" {
+				events := k.Events()
+				require.NotEmpty(t, events)
+				assert.Contains(t, events[len(events)-1], tc.wantEvent)
+			}
+		})
+	}
+}
+
+// TestBindingPollsEnd: an asynchronous bind polled past the maximum
+// polling duration counts as failed and is cleaned up.
+func TestBindingPollsEnd(t *testing.T) {
+	k, r := newRig(t, retrievable)
+	k.Broker.On(osbtest.Bind, osbtest.Response{Status: 202, Body: `{"operation":"slow"}`})
+	k.Broker.On(osbtest.BindingLastOperation, osbtest.Response{Body: `{"state":"in progress"}`})
+	b := newBinding(k, "db")
+	_, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Clock.Step(25 * time.Hour)
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
+	require.NotNil(t, failed)
+	assert.Contains(t, failed.Message, "bind failed: the broker did not finish within the maximum polling duration of 24h0m0s")
+	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1, "orphan mitigation")
+	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
+}

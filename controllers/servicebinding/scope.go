@@ -2,6 +2,7 @@ package servicebinding
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-logr/logr"
@@ -140,6 +141,9 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 		return nil, err
 	}
 	broker, err := brokerclient.GetBroker(ctx, r.Client, off, s.b.Namespace)
+	if apierrors.IsNotFound(err) {
+		return nil, errBrokerGone
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,3 +158,6 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 	s.osb = c
 	return c, nil
 }
+
+// errBrokerGone is the broker object of a binding's offering being gone.
+var errBrokerGone = errors.New("the broker of this binding's instance no longer exists")

@@ -2,6 +2,7 @@ package servicebinding
 
 import (
 	"context"
+	"errors"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,6 +18,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	b := s.b
 	if !controllerutil.ContainsFinalizer(b, Finalizer) {
 		return ctrl.Result{}, nil
+	}
+	if b.Annotations[v1beta1.AnnotationAbandon] == "true" {
+		r.Recorder.Eventf(b, nil, "Warning", "Abandoned", "Delete",
+			"deleted without unbinding, as the %s annotation asks; the broker may still hold binding %s", v1beta1.AnnotationAbandon, bindingID(b))
+		return ctrl.Result{}, r.release(ctx, s)
 	}
 	switch {
 	case b.Status.AsyncOpInProgress:
@@ -41,6 +47,12 @@ func (r *Reconciler) unbind(ctx context.Context, s *scope) (ctrl.Result, error) 
 		return ctrl.Result{}, err
 	}
 	c, err := r.brokerClient(ctx, s)
+	if errors.Is(err, errBrokerGone) {
+		// Nobody can be asked any more; a deletion must still end.
+		r.Recorder.Eventf(b, nil, "Warning", "BrokerGone", "Unbind",
+			"released without unbinding: the broker %s no longer exists; the broker may still hold binding %s", s.off.BrokerName, bindingID(b))
+		return r.finishUnbind(ctx, s)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}

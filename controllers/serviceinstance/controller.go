@@ -38,13 +38,10 @@ import (
 const Finalizer = "servicecatalog.k8s.io/deprovision"
 
 // Annotations an operator sets to decide how a deletion treats bindings
-// and the broker.
+// and the broker (see package v1beta1).
 const (
-	// AnnotationCascadeDelete, "true", deletes the instance's bindings first.
-	AnnotationCascadeDelete = "servicecatalog.k8s.io/cascade-delete"
-	// AnnotationAbandon, "true", finishes deletion without asking the broker
-	// to deprovision: for a broker that is gone for good.
-	AnnotationAbandon = "servicecatalog.k8s.io/abandon"
+	AnnotationCascadeDelete = v1beta1.AnnotationCascadeDelete
+	AnnotationAbandon       = v1beta1.AnnotationAbandon
 )
 
 // Indexes of instances.

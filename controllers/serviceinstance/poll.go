@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,7 +34,7 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if limit := r.pollingLimit(off); inst.Status.OperationStartTime != nil && r.Now().Sub(inst.Status.OperationStartTime.Time) > limit {
+	if limit := off.PollingLimit(r.MaxPollingDuration); inst.Status.OperationStartTime != nil && r.Now().Sub(inst.Status.OperationStartTime.Time) > limit {
 		// The spec: once the maximum polling duration is reached, the
 		// operation MUST be considered failed.
 		n, err := operationEnded(inst, osb.StateFailed, fmt.Sprintf("the broker did not finish within the maximum polling duration of %s", limit), nil)
@@ -66,14 +65,6 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 		return r.reconcileDelete(ctx, s)
 	}
 	return r.follow(ctx, s, n, err)
-}
-
-// pollingLimit is the plan's maximum_polling_duration, else the default.
-func (r *Reconciler) pollingLimit(off *offering.Offering) time.Duration {
-	if off.Plan.MaximumPollingDuration != nil && *off.Plan.MaximumPollingDuration > 0 {
-		return time.Duration(*off.Plan.MaximumPollingDuration) * time.Second
-	}
-	return r.MaxPollingDuration
 }
 
 // pollAnswered records the broker's answer to a last_operation poll.
