@@ -22,6 +22,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook"
@@ -38,6 +39,9 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// BrokerTimeout bounds each request to a broker.
 	BrokerTimeout time.Duration
+	// MaxRetryDuration is how long a provision whose failures may pass is
+	// tried again; default a week.
+	MaxRetryDuration time.Duration
 	// Webhooks registers the admission webhooks on the manager's server.
 	Webhooks bool
 	// SchemaCacheSize bounds the compiled parameter schemas kept; default 8192.
@@ -82,6 +86,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
+		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration},
 	}); err != nil {
 		return fmt.Errorf("set up instance controller: %w", err)
 	}
