@@ -213,6 +213,11 @@ type ServiceBindingStatus struct {
 	// credentials under <BINDING>_<KEY> environment variable names.
 	// +optional
 	EnvSecretName string `json:"envSecretName,omitempty"`
+
+	// Retry records failed bind attempts that may pass when tried again;
+	// the Ready condition says what failed and when the next attempt is.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 }
 
 // ServiceBinding gives an application credentials for a ServiceInstance,

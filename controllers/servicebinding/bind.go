@@ -38,7 +38,7 @@ func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 		Context: osb.NewKubernetesContext(r.ClusterID, b.Namespace, inst.Name), Parameters: params.Values,
 		Identity: brokerclient.Identity(b.Spec.UserInfo), Synchronous: !off.Class.BindingRetrievable,
 	})
-	n, err := bindAnswered(b, resp, err)
+	n, err := bindAnswered(b, resp, err, r.attempts())
 	logAnswer(s, "bind", n, err)
 	if n == store {
 		return r.storeCredentials(ctx, s, resp.Credentials)
@@ -138,3 +138,7 @@ func logAnswer(s *scope, op string, n next, err error) {
 		s.log.Info("Broker operation finished", keys...)
 	}
 }
+
+// attempts is now and the retry policy, for the decisions that may
+// schedule another bind.
+func (r *Reconciler) attempts() attempts { return attempts{now: r.Now(), policy: r.Retry} }

@@ -47,6 +47,9 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
 	Client brokerclient.Options
+	// Retry spaces the attempts of a bind whose failure may pass; zero
+	// fields take status.DefaultRetryPolicy's.
+	Retry status.RetryPolicy
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;update;patch
@@ -73,6 +76,7 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 	if opts.MaxPollingDuration == 0 {
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
+	opts.Retry = opts.Retry.WithDefaults()
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }
 
@@ -133,6 +137,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	case st.UnbindStatus == v1beta1.UnbindStatusRequired && st.ExternalProperties != nil:
 		return r.ensureSecrets(ctx, s)
 	}
+	if wait := status.Wait(st.Retry, b.Generation, r.Now()); wait > 0 {
+		// A failed bind is tried again when its backoff is over.
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	return r.bind(ctx, s)
 }
 
@@ -146,6 +154,9 @@ func (r *Reconciler) follow(ctx context.Context, s *scope, n next, err error) (c
 		return r.unbind(ctx, s)
 	case unbound:
 		return r.finishUnbind(ctx, s)
+	case retryLater:
+		s.log.Info("Bind failed; trying again later", "bindingID", bindingID(s.b), "attempts", s.b.Status.Retry.Attempts)
+		return ctrl.Result{RequeueAfter: status.Wait(s.b.Status.Retry, s.b.Generation, r.Now())}, nil
 	case retry:
 		return ctrl.Result{}, err
 	}

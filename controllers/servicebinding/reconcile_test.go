@@ -189,30 +189,31 @@ func TestFetchFailureAfterAsyncBindIsMitigated(t *testing.T) {
 	_, err = reconcileOnce(t, r, b)
 	require.NoError(t, err)
 	k.Get(b)
-	failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
-	require.NotNil(t, failed)
-	assert.Contains(t, failed.Message, "fetching the credentials failed")
-	assert.Contains(t, failed.Message, "the broker's partial binding was removed")
+	assert.Contains(t, ready(t, b).Message, "fetching the credentials failed")
+	assert.Contains(t, ready(t, b).Message, "the broker's partial binding was removed; attempt 1 failed")
 	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1)
 	assert.Nil(t, secretData(t, k, "db"))
 }
 
+// TestBindAnswers: where the broker may have created a binding, it is
+// unbound at once and the bind is tried again after a backoff, as for the
+// answers that mean "try again as is"; a refusal that will repeat is final.
 func TestBindAnswers(t *testing.T) {
 	tests := map[string]struct {
 		answer      osbtest.Response
-		wantErr     bool
+		retried     bool
 		timeout     time.Duration
 		unbind      int
 		wantMessage string
 	}{
-		"500 is mitigated": {answer: osbtest.Response{Status: 500, Body: `{}`}, unbind: 1,
-			wantMessage: "bind failed: PUT /v2/service_instances/instance-db/service_bindings/binding-db: 500 Internal Server Error; the broker's partial binding was removed. Delete the binding and create it again to retry"},
-		"201 malformed is mitigated": {answer: osbtest.Response{Status: 201, Body: `{"credentials":`}, unbind: 1, wantMessage: "malformed 201 response"},
+		"500 is mitigated": {answer: osbtest.Response{Status: 500, Body: `{}`}, retried: true, unbind: 1,
+			wantMessage: "bind failed: PUT /v2/service_instances/instance-db/service_bindings/binding-db: 500 Internal Server Error; the broker's partial binding was removed; attempt 1 failed, the next is at 2026-01-01T00:00:15Z"},
+		"201 malformed is mitigated": {answer: osbtest.Response{Status: 201, Body: `{"credentials":`}, retried: true, unbind: 1, wantMessage: "malformed 201 response"},
+		"timeout is mitigated":       {answer: osbtest.Response{Delay: time.Second}, retried: true, timeout: 100 * time.Millisecond, unbind: 1, wantMessage: "Client.Timeout exceeded"},
 		"400 is refused for good": {answer: osbtest.Response{Status: 400, Body: `{"description":"role must be ro or rw"}`},
 			wantMessage: "400 Bad Request: role must be ro or rw. Delete the binding and create one the broker accepts"},
-		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, wantErr: true, wantMessage: "(ConcurrencyError); retrying"},
-		"timeout is mitigated":            {answer: osbtest.Response{Delay: time.Second}, timeout: 100 * time.Millisecond, unbind: 1, wantMessage: "Client.Timeout exceeded"},
-		"200 malformed is not mitigated":  {answer: osbtest.Response{Status: 200, Body: `{`}, wantMessage: "malformed 200 response"},
+		"200 malformed is final":          {answer: osbtest.Response{Status: 200, Body: `{`}, wantMessage: "malformed 200 response"},
+		"422 ConcurrencyError is retried": {answer: osbtest.Response{Status: 422, Body: `{"error":"ConcurrencyError"}`}, retried: true, wantMessage: "(ConcurrencyError); attempt 1 failed, the next is at 2026-01-01T00:00:15Z"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -223,7 +224,7 @@ func TestBindAnswers(t *testing.T) {
 			k.Broker.On(osbtest.Bind, tc.answer, osbtest.Response{Status: 201, Body: `{"credentials":{"uri":"db://second"}}`})
 			b := newBinding(k, "db")
 			_, err := reconcileOnce(t, r, b)
-			assert.Equal(t, tc.wantErr, err != nil, "error: %v", err)
+			require.NoError(t, err)
 			k.Get(b)
 			assert.Equal(t, v1beta1.ReasonBindCallFailed, ready(t, b).Reason)
 			assert.Contains(t, ready(t, b).Message, tc.wantMessage)
@@ -233,13 +234,22 @@ func TestBindAnswers(t *testing.T) {
 				assert.Contains(t, ready(t, b).Message, "the broker's partial binding was removed")
 			}
 
-			_, err = reconcileOnce(t, r, b)
+			res, err := reconcileOnce(t, r, b)
 			require.NoError(t, err)
-			k.Get(b)
-			if tc.wantErr {
+			if tc.retried {
+				assert.Nil(t, meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed), "a failure that may pass is not final")
+				assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "nothing is sent before the backoff is over")
+				k.Clock.Step(res.RequeueAfter)
+				_, err = reconcileOnce(t, r, b)
+				require.NoError(t, err)
+				k.Get(b)
 				assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+				assert.Nil(t, b.Status.Retry, "a success forgets the failed attempts")
+				assert.Equal(t, "db://second", secretData(t, k, "db")["uri"])
 				return
 			}
+			k.Get(b)
+			require.NotNil(t, meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed))
 			assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "a failed binding is not bound again")
 			require.NoError(t, k.Client.Delete(context.Background(), b))
 			_, err = reconcileOnce(t, r, b)
@@ -426,9 +436,7 @@ func TestBindingPollsEnd(t *testing.T) {
 	_, err = reconcileOnce(t, r, b)
 	require.NoError(t, err)
 	k.Get(b)
-	failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
-	require.NotNil(t, failed)
-	assert.Contains(t, failed.Message, "bind failed: the broker did not finish within the maximum polling duration of 24h0m0s")
+	assert.Contains(t, ready(t, b).Message, "bind failed: the broker did not finish within the maximum polling duration of 24h0m0s; the broker's partial binding was removed; attempt 1 failed")
 	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1, "orphan mitigation")
 	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
 }

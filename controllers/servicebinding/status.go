@@ -39,6 +39,8 @@ const (
 	mitigate
 	// unbound: the broker confirmed an unbind.
 	unbound
+	// retryLater: a failed bind is tried again once status.retry says.
+	retryLater
 	// retry: return the error, so the queue backs off.
 	retry
 )
@@ -87,8 +89,10 @@ func asyncStarted(b *v1beta1.ServiceBinding, operation string) next {
 	return pollLater
 }
 
-// bindAnswered records the broker's answer to a bind request.
-func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error) (next, error) {
+// bindAnswered records the broker's answer to a bind request. Failures
+// that may pass are tried again (after orphan mitigation where the spec
+// asks for it); only refusals that will repeat are final.
+func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error, retry attempts) (next, error) {
 	switch {
 	case err == nil && resp.Async:
 		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding asynchronously")
@@ -99,8 +103,8 @@ func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error) 
 	msg := "bind failed: " + err.Error()
 	switch osb.OutcomeOf(err) {
 	case osb.Retriable:
-		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBindCallFailed, msg+"; retrying")
-		return retry, err
+		clearOperation(b)
+		return retry.failed(b, msg), nil
 	case osb.Uncertain:
 		startOrphanMitigation(b, msg)
 		return mitigate, nil
@@ -132,6 +136,7 @@ func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 		return mitigate
 	default:
 		st.ObservedGeneration = b.Generation
+		st.Retry = nil
 		setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
 	}
 	return done
@@ -175,13 +180,13 @@ func unbindFailed(b *v1beta1.ServiceBinding, failure string) {
 }
 
 // confirmUnbind records an unbind the broker confirmed: the end of orphan
-// mitigation, or of the binding.
-func confirmUnbind(b *v1beta1.ServiceBinding) {
+// mitigation, after which the bind is tried again, or of the binding.
+func confirmUnbind(b *v1beta1.ServiceBinding, retry attempts) next {
 	st := &b.Status
 	st.UnbindStatus = v1beta1.UnbindStatusSucceeded
 	clearOperation(b)
 	if !st.OrphanMitigationInProgress {
-		return
+		return done
 	}
 	failure := st.OrphanMitigationCause
 	if failure == "" {
@@ -191,9 +196,29 @@ func confirmUnbind(b *v1beta1.ServiceBinding) {
 	st.OrphanMitigationInProgress = false
 	st.OrphanMitigationCause = ""
 	status.SetCondition(b, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed bind")
-	status.SetFailed(b, v1beta1.ReasonBindCallFailed, failure+"; the broker's partial binding was removed. Delete the binding and create it again to retry")
 	st.UnbindStatus = v1beta1.UnbindStatusNotRequired
 	st.ExternalProperties = nil
+	if !b.DeletionTimestamp.IsZero() {
+		return done
+	}
+	return retry.failed(b, failure+"; the broker's partial binding was removed")
+}
+
+// attempts is the clock and the policy that decide when a failed bind is
+// tried again.
+type attempts struct {
+	now    time.Time
+	policy status.RetryPolicy
+}
+
+// failed records a failed bind attempt: tried again after a backoff, or,
+// once the policy's budget is spent, final.
+func (a attempts) failed(b *v1beta1.ServiceBinding, failure string) next {
+	if a.policy.Attempt(b, &b.Status.Retry, a.now, v1beta1.ReasonBindCallFailed, failure,
+		"Delete the binding and create it again to retry") {
+		return retryLater
+	}
+	return done
 }
 
 // pollAnswered records the broker's answer to a binding last_operation poll.

@@ -3,12 +3,14 @@ package servicebinding
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -40,14 +42,14 @@ func TestBindAnswered(t *testing.T) {
 		"async":                {resp: &osb.BindResponse{Async: true, Operation: "op"}, want: pollLater, conditions: map[string]string{"Ready": "False/Binding"}, unbind: v1beta1.UnbindStatusRequired},
 		"500: mitigate":        {err: &osb.HTTPError{StatusCode: 500}, want: mitigate, conditions: map[string]string{"Ready": "False/BindCallFailed", "OrphanMitigation": "True/StartingOrphanMitigation"}, unbind: v1beta1.UnbindStatusRequired},
 		"400: failed for good": {err: &osb.HTTPError{StatusCode: 400}, want: done, conditions: map[string]string{"Ready": "False/BindCallFailed", "Failed": "True/BindCallFailed"}, unbind: v1beta1.UnbindStatusNotRequired},
-		"408: retried":         {err: &osb.HTTPError{StatusCode: 408}, want: retry, conditions: map[string]string{"Ready": "False/BindCallFailed"}, unbind: v1beta1.UnbindStatusRequired},
+		"408: tried again":     {err: &osb.HTTPError{StatusCode: 408}, want: retryLater, conditions: map[string]string{"Ready": "False/BindCallFailed"}, unbind: v1beta1.UnbindStatusRequired},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			b := binding(v1beta1.ServiceBindingOperationBind)
-			got, err := bindAnswered(b, tc.resp, tc.err)
+			got, err := bindAnswered(b, tc.resp, tc.err, testAttempts)
 			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.want == retry, err != nil)
+			assert.NoError(t, err)
 			assert.Equal(t, tc.conditions, conditionsOf(b))
 			assert.Equal(t, tc.unbind, b.Status.UnbindStatus)
 		})
@@ -105,13 +107,17 @@ func TestCredentialsStored(t *testing.T) {
 	}
 }
 
+// testAttempts is a fixed clock and a short retry budget.
+var testAttempts = attempts{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
+
 func TestUnbindAfterOrphanMitigationReportsItsCause(t *testing.T) {
 	b := binding(v1beta1.ServiceBindingOperationUnbind)
 	startOrphanMitigation(b, "bind failed: 500")
 	setReady(b, metav1.ConditionFalse, v1beta1.ReasonUnbindCallFailed, "a message rewritten meanwhile")
-	confirmUnbind(b)
-	failed := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed)
-	assert.Equal(t, "bind failed: 500; the broker's partial binding was removed. Delete the binding and create it again to retry", failed.Message)
+	assert.Equal(t, retryLater, confirmUnbind(b, testAttempts), "the bind is tried again")
+	ready := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady)
+	assert.Equal(t, "bind failed: 500; the broker's partial binding was removed; attempt 1 failed, the next is at 2026-01-01T00:00:15Z", ready.Message)
+	assert.Nil(t, meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionFailed))
 	assert.Equal(t, v1beta1.UnbindStatusNotRequired, b.Status.UnbindStatus)
 	assert.False(t, b.Status.OrphanMitigationInProgress)
 	assert.Empty(t, b.Status.OrphanMitigationCause)

@@ -78,9 +78,12 @@ func (r *Reconciler) finishUnbind(ctx context.Context, s *scope) (ctrl.Result, e
 	if s.b.Status.OrphanMitigationInProgress {
 		s.log.Info("Orphan mitigation finished", "bindingID", bindingID(s.b))
 	}
-	confirmUnbind(s.b)
+	n := confirmUnbind(s.b, r.attempts())
 	if s.b.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.deleteSecrets(ctx, s.b)
+		if err := r.deleteSecrets(ctx, s.b); err != nil {
+			return ctrl.Result{}, err
+		}
+		return r.follow(ctx, s, n, nil)
 	}
 	return ctrl.Result{}, r.release(ctx, s)
 }

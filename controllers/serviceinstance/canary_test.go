@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,7 +55,12 @@ func TestCanaryCredentialNeverLeaks(t *testing.T) {
 	good := w.Binding("good", "db")
 	testenv.WaitCondition(t, env, good, v1beta1.ConditionReady, metav1.ConditionTrue)
 	bad := w.Binding("malformed", "db")
-	testenv.WaitCondition(t, env, bad, v1beta1.ConditionFailed, metav1.ConditionTrue)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.NoError(c, env.Client.Get(ctx, client.ObjectKeyFromObject(bad), bad))
+		cond := meta.FindStatusCondition(bad.Status.Conditions, v1beta1.ConditionReady)
+		require.NotNil(c, cond)
+		assert.Contains(c, cond.Message, "the broker's partial binding was removed; attempt 1 failed")
+	}, eventually, tick, "the malformed answer is cleaned up and the bind tried again later")
 	// A transform that fails on the credentials (client-go's error would
 	// print the map it filtered).
 	filter := "{.tls[?(@.x==1)]}"

@@ -96,7 +96,7 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 	if opts.MaxPollingDuration == 0 {
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
-	opts.Retry = withDefaults(opts.Retry)
+	opts.Retry = opts.Retry.WithDefaults()
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }
 
@@ -266,19 +266,4 @@ func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time
 
 func (r *Reconciler) kubernetesContext(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {
 	return osb.NewKubernetesContext(r.ClusterID, inst.Namespace, inst.Name)
-}
-
-// withDefaults fills the zero fields of p from status.DefaultRetryPolicy.
-func withDefaults(p status.RetryPolicy) status.RetryPolicy {
-	d := status.DefaultRetryPolicy
-	if p.Base == 0 {
-		p.Base = d.Base
-	}
-	if p.Cap == 0 {
-		p.Cap = d.Cap
-	}
-	if p.MaxDuration == 0 {
-		p.MaxDuration = d.MaxDuration
-	}
-	return p
 }

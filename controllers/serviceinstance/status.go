@@ -235,16 +235,11 @@ type attempts struct {
 // failed records a failed provision attempt: tried again after a backoff,
 // or, once the policy's budget is spent, final.
 func (a attempts) failed(inst *v1beta1.ServiceInstance, failure string) next {
-	retry, ok := a.policy.Failed(inst.Status.Retry, inst.Generation, a.now)
-	inst.Status.Retry = retry
-	if !ok {
-		setFailed(inst, v1beta1.ReasonProvisionCallFailed, fmt.Sprintf("%s; gave up after %d attempts since %s. Fix the spec, or raise spec.updateRequests to try again",
-			failure, retry.Attempts, retry.FirstFailureTime.UTC().Format(time.RFC3339)))
-		return done
+	if a.policy.Attempt(inst, &inst.Status.Retry, a.now, v1beta1.ReasonProvisionCallFailed, failure,
+		"Fix the spec, or raise spec.updateRequests to try again") {
+		return retryLater
 	}
-	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisionCallFailed, fmt.Sprintf("%s; attempt %d failed, the next is at %s",
-		failure, retry.Attempts, retry.NextAttemptTime.UTC().Format(time.RFC3339)))
-	return retryLater
+	return done
 }
 
 // parametersRefused records parameters that cannot be built; a change to

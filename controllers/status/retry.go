@@ -1,6 +1,7 @@
 package status
 
 import (
+	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,21 @@ type RetryPolicy struct {
 // DefaultRetryPolicy is 15 seconds doubling to 10 minutes, for a week (the
 // retired project's limit).
 var DefaultRetryPolicy = RetryPolicy{Base: 15 * time.Second, Cap: 10 * time.Minute, MaxDuration: 7 * 24 * time.Hour}
+
+// WithDefaults fills the zero fields of p from DefaultRetryPolicy.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	d := DefaultRetryPolicy
+	if p.Base == 0 {
+		p.Base = d.Base
+	}
+	if p.Cap == 0 {
+		p.Cap = d.Cap
+	}
+	if p.MaxDuration == 0 {
+		p.MaxDuration = d.MaxDuration
+	}
+	return p
+}
 
 // Failed records one more failed attempt of generation in r (nil starts
 // afresh) and schedules the next. It reports false when the budget is
@@ -45,4 +61,21 @@ func Wait(r *v1beta1.RetryStatus, generation int64, now time.Time) time.Duration
 		return 0
 	}
 	return r.NextAttemptTime.Sub(now)
+}
+
+// Attempt records a failed attempt of obj's operation in *retry: Ready
+// says what failed, which attempt it was and when the next is; once the
+// budget is spent, Failed says so, with hint on what to do. It reports
+// whether another attempt follows.
+func (p RetryPolicy) Attempt(obj Object, retry **v1beta1.RetryStatus, now time.Time, reason, failure, hint string) bool {
+	next, ok := p.Failed(*retry, obj.GetGeneration(), now)
+	*retry = next
+	if !ok {
+		SetFailed(obj, reason, fmt.Sprintf("%s; gave up after %d attempts since %s. %s",
+			failure, next.Attempts, next.FirstFailureTime.UTC().Format(time.RFC3339), hint))
+		return false
+	}
+	SetReady(obj, metav1.ConditionFalse, reason, fmt.Sprintf("%s; attempt %d failed, the next is at %s",
+		failure, next.Attempts, next.NextAttemptTime.UTC().Format(time.RFC3339)))
+	return true
 }
