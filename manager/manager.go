@@ -39,8 +39,8 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// BrokerTimeout bounds each request to a broker.
 	BrokerTimeout time.Duration
-	// MaxRetryDuration is how long a provision whose failures may pass is
-	// tried again; default a week.
+	// MaxRetryDuration is how long a provision or bind whose failures may
+	// pass is tried again; default a week.
 	MaxRetryDuration time.Duration
 	// Webhooks registers the admission webhooks on the manager's server.
 	Webhooks bool
@@ -92,6 +92,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
+		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration},
 	}); err != nil {
 		return fmt.Errorf("set up binding controller: %w", err)
 	}

@@ -61,7 +61,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.maxPollInterval, "max-poll-interval", time.Minute, "Longest wait between two last_operation polls (a broker's Retry-After may ask for longer).")
 	fs.DurationVar(&o.maxPollingDuration, "max-polling-duration", 24*time.Hour, "How long an asynchronous operation is polled before it counts as failed, when the plan sets no maximum_polling_duration.")
 	fs.DurationVar(&o.brokerTimeout, "broker-request-timeout", 60*time.Second, "Timeout of each request to a broker.")
-	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 7*24*time.Hour, "How long a provision whose failures may pass (5xx, timeouts, lost connections) is tried again, with backoff, before it counts as failed.")
+	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 7*24*time.Hour, "How long a provision or bind whose failures may pass (5xx, timeouts, lost connections) is tried again, with backoff, before it counts as failed.")
 	fs.BoolVar(&o.webhooks, "webhooks", true, "Serve the admission webhooks.")
 	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on (HTTPS).")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks; reloaded when they change. Default: <tmp>/k8s-webhook-server/serving-certs.")
