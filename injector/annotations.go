@@ -1,8 +1,9 @@
 // Package injector projects ServiceBinding credentials into pods that ask
 // for them by annotation: as environment variables (envFrom the binding's
 // env Secret, plus explicit variables) and as files under /bindings/<name>.
-// Projection records what it added, so a second admission strips exactly
-// that and projects again.
+// Projection records what it added, so a second admission recognises its
+// own entries (those the record names that equal what it adds) and adds
+// only what is missing; the record alone never removes anything.
 package injector
 
 import (
@@ -20,7 +21,8 @@ const (
 	AnnotationContainers = "servicecatalog.k8s.io/inject-containers"
 	AnnotationAs         = "servicecatalog.k8s.io/inject-as"
 	AnnotationEnv        = "servicecatalog.k8s.io/inject-env"
-	// AnnotationInjected records what was injected; the injector owns it.
+	// AnnotationInjected records what was injected. Anyone can write it, so
+	// it only claims: see Project.
 	AnnotationInjected = "servicecatalog.k8s.io/injected"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
-	corev1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -28,15 +31,15 @@ func testScheme() *runtime.Scheme {
 }
 
 func readyBinding(name string, ready bool) *v1beta1.ServiceBinding {
-	b := &v1beta1.ServiceBinding{ObjectMeta: corev1.ObjectMeta{Name: name, Namespace: "default"}}
+	b := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
 	b.Spec.InstanceRef.Name = "db"
 	b.Spec.SecretName = name
 	b.Status.EnvSecretName = name + "-env"
-	status := corev1.ConditionFalse
+	status := metav1.ConditionFalse
 	if ready {
-		status = corev1.ConditionTrue
+		status = metav1.ConditionTrue
 	}
-	b.Status.Conditions = []corev1.Condition{{Type: v1beta1.ConditionReady, Status: status, Reason: "x", LastTransitionTime: corev1.Now()}}
+	b.Status.Conditions = []metav1.Condition{{Type: v1beta1.ConditionReady, Status: status, Reason: "x", LastTransitionTime: metav1.Now()}}
 	return b
 }
 
@@ -48,7 +51,7 @@ func newTestHandler() *Handler {
 func podRequest(t testing.TB, raw []byte) admission.Request {
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "1", Operation: admissionv1.Create, Namespace: "default",
-		Kind:   corev1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+		Kind:   metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
 		Object: runtime.RawExtension{Raw: raw},
 	}}
 }
@@ -57,7 +60,7 @@ func podRequest(t testing.TB, raw []byte) admission.Request {
 // original pod and compares with projecting directly.
 func TestPatchYieldsTheIntendedPod(t *testing.T) {
 	h := newTestHandler()
-	for _, name := range []string{"single", "multiple", "explicit-variables", "init-container", "existing-root", "targeted"} {
+	for _, name := range []string{"single", "multiple", "explicit-variables", "init-container", "existing-root", "targeted", "forged-record", "forged-record-identical"} {
 		t.Run(name, func(t *testing.T) {
 			pod := readPod(t, "testdata/"+name+".yaml")
 			original, err := json.Marshal(pod)
@@ -126,21 +129,28 @@ func TestHandlerAnswers(t *testing.T) {
 	}
 }
 
-// FuzzHandler sends arbitrary annotations and bodies: the handler answers
-// every time, quickly and briefly, and injects only the bindings asked for.
+// FuzzHandler sends arbitrary annotations, records and bodies: the handler
+// answers every time, quickly and briefly, injects only the bindings asked
+// for, and whatever the record claims keeps every entry the pod had.
 func FuzzHandler(f *testing.F) {
-	f.Add("mydb01-binding", "app", "env,files", "X=mydb01-binding/uri", []byte(`{}`))
-	f.Add("queue, mydb01-binding", "", "files", "", []byte(`{"spec":{"containers":[{"name":"app","env":[{"name":"X"}]}]}}`))
-	f.Add(",,,", "a,,b", "none", "=/", []byte(`not json`))
+	f.Add("mydb01-binding", "app", "env,files", "X=mydb01-binding/uri", "", []byte(`{}`))
+	f.Add("queue, mydb01-binding", "", "files", "", "", []byte(`{"spec":{"containers":[{"name":"app","env":[{"name":"X"}]}]}}`))
+	f.Add(",,,", "a,,b", "none", "=/", "{", []byte(`not json`))
+	f.Add("mydb01-binding", "app", "env,files", "Y=mydb01-binding/uri", `{"volumes":["data"],"containers":{"app":{"mounts":["/data"],"env":["SERVICE_BINDING_ROOT","X"],"envFrom":["mydb01-binding-env"]}}}`,
+		[]byte(`{"spec":{"volumes":[{"name":"data"}],"containers":[{"name":"app","env":[{"name":"X"},{"name":"SERVICE_BINDING_ROOT","value":"/bindings"}],`+
+			`"envFrom":[{"prefix":"P","secretRef":{"name":"mydb01-binding-env"}}],"volumeMounts":[{"name":"data","mountPath":"/data"}]}]}}`))
 	h := newTestHandler()
-	f.Fuzz(func(t *testing.T, bindings, containers, as, env string, body []byte) {
+	f.Fuzz(func(t *testing.T, bindings, containers, as, env, record string, body []byte) {
 		var pod map[string]any
 		if json.Unmarshal(body, &pod) != nil || pod == nil {
 			pod = map[string]any{}
 		}
 		pod["apiVersion"], pod["kind"] = "v1", "Pod"
-		pod["metadata"] = map[string]any{"name": "p", "annotations": map[string]string{
-			AnnotationBindings: bindings, AnnotationContainers: containers, AnnotationAs: as, AnnotationEnv: env}}
+		annotations := map[string]string{AnnotationBindings: bindings, AnnotationContainers: containers, AnnotationAs: as, AnnotationEnv: env}
+		if record != "" {
+			annotations[AnnotationInjected] = record
+		}
+		pod["metadata"] = map[string]any{"name": "p", "annotations": annotations}
 		raw, _ := json.Marshal(pod)
 		done := make(chan admission.Response, 1)
 		go func() { done <- h.Handle(context.Background(), podRequest(t, raw)) }()
@@ -150,18 +160,43 @@ func FuzzHandler(f *testing.F) {
 			if len(out) > 64<<10 {
 				t.Fatalf("answer of %d bytes", len(out))
 			}
-			for _, p := range resp.Patches {
-				if p.Path == "/spec/volumes" || p.Path == "/spec/volumes/-" {
-					v, _ := json.Marshal(p.Value)
-					if !json.Valid(v) {
-						t.Fatal("invalid patch value")
-					}
-				}
+			if resp.Allowed && len(resp.Patches) > 0 {
+				assertNothingRemoved(t, raw, resp)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("the handler hung")
 		}
 	})
+}
+
+// assertNothingRemoved applies the handler's patch and checks that every
+// volume, mount, variable and envFrom of the pod is still there, unchanged
+// and in place.
+func assertNothingRemoved(t *testing.T, raw []byte, resp admission.Response) {
+	patch, err := json.Marshal(resp.Patches)
+	require.NoError(t, err)
+	decoded, err := jsonpatch.DecodePatch(patch)
+	require.NoError(t, err)
+	patched, err := decoded.Apply(raw)
+	require.NoError(t, err, "the patch applies")
+	var before, after corev1.Pod
+	require.NoError(t, json.Unmarshal(raw, &before))
+	require.NoError(t, json.Unmarshal(patched, &after))
+	assertKeptEntries(t, "volume", before.Spec.Volumes, after.Spec.Volumes)
+	afterContainers := slices.Concat(after.Spec.InitContainers, after.Spec.Containers)
+	for i, c := range slices.Concat(before.Spec.InitContainers, before.Spec.Containers) {
+		assertKeptEntries(t, "mount", c.VolumeMounts, afterContainers[i].VolumeMounts)
+		assertKeptEntries(t, "variable", c.Env, afterContainers[i].Env)
+		assertKeptEntries(t, "envFrom", c.EnvFrom, afterContainers[i].EnvFrom)
+	}
+}
+
+// assertKeptEntries fails unless after starts with before: projection
+// only appends.
+func assertKeptEntries[T any](t *testing.T, what string, before, after []T) {
+	if len(after) < len(before) || !equality.Semantic.DeepEqual(before, after[:len(before)]) {
+		t.Fatalf("%ss were removed, changed or moved: %+v became %+v", what, before, after)
+	}
 }
 
 // FuzzParseRequest: no input panics, and what parses names only valid names.

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
 )
 
 // Where files go, as the servicebinding.io layout has it.
@@ -29,7 +31,9 @@ type Binding struct {
 }
 
 // record is what a projection added, stored in AnnotationInjected so the
-// next admission can remove exactly that.
+// next admission recognises its own entries rather than clash with them.
+// It names entries only; projection trusts a name only for an entry equal
+// to what it adds, because anyone can write the annotation.
 type record struct {
 	Volumes    []string                   `json:"volumes,omitempty"`
 	Containers map[string]containerRecord `json:"containers,omitempty"`
@@ -72,76 +76,187 @@ func VolumeName(binding string) string {
 	return strings.TrimRight("binding-"+short, "-") + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
-// Unproject removes what an earlier projection recorded, and the record.
-func Unproject(pod *corev1.Pod) error {
+// projection is what projecting a request adds. Every targeted container
+// gets the same mounts and variables.
+type projection struct {
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount
+	// root is SERVICE_BINDING_ROOT, added unless the container sets it.
+	root    *corev1.EnvVar
+	env     []corev1.EnvVar
+	envFrom []corev1.EnvFromSource
+}
+
+func projectionOf(req Request, bindings map[string]Binding) projection {
+	var p projection
+	if req.Files {
+		for _, name := range req.Bindings {
+			vol := VolumeName(name)
+			p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{
+				Secret: &corev1.SecretVolumeSource{SecretName: bindings[name].SecretName},
+			}})
+			p.mounts = append(p.mounts, corev1.VolumeMount{Name: vol, MountPath: BindingRoot + "/" + name, ReadOnly: true})
+		}
+		// An explicit variable of that name is what the author asked for.
+		if !slices.ContainsFunc(req.Variables, func(v Variable) bool { return v.Name == BindingRootEnvVar }) {
+			p.root = &corev1.EnvVar{Name: BindingRootEnvVar, Value: BindingRoot}
+		}
+	}
+	if req.Env {
+		for _, name := range req.Bindings {
+			p.envFrom = append(p.envFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: bindings[name].EnvSecretName},
+			}})
+		}
+	}
+	for _, v := range req.Variables {
+		p.env = append(p.env, corev1.EnvVar{Name: v.Name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: bindings[v.Binding].SecretName}, Key: v.Key,
+		}}})
+	}
+	return p
+}
+
+// recordOf reads the pod's injection record; an absent one is empty. The
+// record only claims entries: anyone can write the annotation, so an entry
+// counts as the injector's own only when it also equals what projection
+// adds (see locate).
+func recordOf(pod *corev1.Pod) (record, error) {
+	var rec record
 	raw, ok := pod.Annotations[AnnotationInjected]
 	if !ok {
+		return rec, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		return rec, fmt.Errorf("annotation %s is not the injector's record; remove it: %w", AnnotationInjected, err)
+	}
+	return rec, nil
+}
+
+// locate looks for want's key in list. mine is the index of the injector's
+// own entry (-1 when none): claimed by the record and equal to want, so a
+// forged record can only claim what projection adds anyway. taken says
+// another entry holds the key: the author's, never to be touched.
+func locate[T any](list []T, want T, claimed bool, key func(T) string, same func(a, b T) bool) (mine int, taken bool) {
+	mine = -1
+	for i, e := range list {
+		switch {
+		case key(e) != key(want):
+		case claimed && mine < 0 && same(e, want):
+			mine = i
+		default:
+			taken = true
+		}
+	}
+	return mine, taken
+}
+
+func volumeKey(v corev1.Volume) string     { return v.Name }
+func mountKey(m corev1.VolumeMount) string { return m.MountPath }
+func envKey(e corev1.EnvVar) string        { return e.Name }
+func sameEntry[T any](a, b T) bool         { return equality.Semantic.DeepEqual(a, b) }
+func envFromKey(e corev1.EnvFromSource) string {
+	if e.SecretRef == nil {
+		return ""
+	}
+	return e.SecretRef.Name
+}
+
+// sameVolume compares volumes as the API server stores them: it defaults a
+// Secret volume's mode after every webhook, so a re-admitted pod's injected
+// volume carries 0644 where projection left it unset.
+func sameVolume(a, b corev1.Volume) bool {
+	return equality.Semantic.DeepEqual(withDefaultMode(a), withDefaultMode(b))
+}
+
+func withDefaultMode(v corev1.Volume) corev1.Volume {
+	if v.Secret != nil && v.Secret.DefaultMode == nil {
+		s := *v.Secret
+		s.DefaultMode = ptr.To[int32](corev1.SecretVolumeSourceDefaultMode)
+		v.Secret = &s
+	}
+	return v
+}
+
+// without removes list's entry of want's key when it is the injector's own.
+func without[T any](list []T, want T, claimed bool, key func(T) string, same func(a, b T) bool) []T {
+	if mine, _ := locate(list, want, claimed, key, same); mine >= 0 {
+		list = slices.Delete(list, mine, mine+1)
+	}
+	if len(list) == 0 {
 		return nil
 	}
-	var rec record
-	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-		return fmt.Errorf("annotation %s is not the injector's record; remove it: %w", AnnotationInjected, err)
+	return list
+}
+
+// Unproject removes what projecting req added, and the record. It removes
+// only entries the record claims that equal what projection adds: what
+// the pod's author wrote stays, whatever the record says.
+func Unproject(pod *corev1.Pod, req Request, bindings map[string]Binding) error {
+	rec, err := recordOf(pod)
+	if err != nil {
+		return err
 	}
-	pod.Spec.Volumes = slices.DeleteFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return slices.Contains(rec.Volumes, v.Name) })
+	p := projectionOf(req, bindings)
+	for _, v := range p.volumes {
+		pod.Spec.Volumes = without(pod.Spec.Volumes, v, slices.Contains(rec.Volumes, v.Name), volumeKey, sameVolume)
+	}
 	for _, c := range allContainers(pod) {
-		r, ok := rec.Containers[c.Name]
-		if !ok {
-			continue
+		cr := rec.Containers[c.Name]
+		for _, m := range p.mounts {
+			c.VolumeMounts = without(c.VolumeMounts, m, slices.Contains(cr.Mounts, m.MountPath), mountKey, sameEntry)
 		}
-		c.VolumeMounts = slices.DeleteFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return slices.Contains(r.Mounts, m.MountPath) })
-		c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return slices.Contains(r.Env, e.Name) })
-		c.EnvFrom = slices.DeleteFunc(c.EnvFrom, func(e corev1.EnvFromSource) bool {
-			return e.SecretRef != nil && slices.Contains(r.EnvFrom, e.SecretRef.Name)
-		})
-		if len(c.VolumeMounts) == 0 {
-			c.VolumeMounts = nil
+		for _, e := range slices.Concat(rootOf(p), p.env) {
+			c.Env = without(c.Env, e, slices.Contains(cr.Env, e.Name), envKey, sameEntry)
 		}
-		if len(c.Env) == 0 {
-			c.Env = nil
+		for _, e := range p.envFrom {
+			c.EnvFrom = without(c.EnvFrom, e, slices.Contains(cr.EnvFrom, envFromKey(e)), envFromKey, sameEntry)
 		}
-		if len(c.EnvFrom) == 0 {
-			c.EnvFrom = nil
-		}
-	}
-	if len(pod.Spec.Volumes) == 0 {
-		pod.Spec.Volumes = nil
 	}
 	delete(pod.Annotations, AnnotationInjected)
 	return nil
 }
 
+func rootOf(p projection) []corev1.EnvVar {
+	if p.root == nil {
+		return nil
+	}
+	return []corev1.EnvVar{*p.root}
+}
+
 // Project adds the bindings' credentials to the pod as req asks and records
-// what it added. It first removes an earlier projection, so projecting
-// twice equals projecting once. bindings holds every binding req names.
+// what the pod holds of them. It only ever appends: entries an earlier
+// projection added stay where they are, so projecting twice equals
+// projecting once and a re-admission moves nothing, and entries the author
+// wrote are never removed or changed, even when the record names them; a
+// clash with them is refused instead. bindings holds every binding req
+// names.
 func Project(pod *corev1.Pod, req Request, bindings map[string]Binding) error {
-	if err := Unproject(pod); err != nil {
+	claimed, err := recordOf(pod)
+	if err != nil {
 		return err
 	}
 	targets, err := targetContainers(pod, req.Containers)
 	if err != nil {
 		return err
 	}
+	p := projectionOf(req, bindings)
 	rec := record{Containers: map[string]containerRecord{}}
 	var clashes []string
-	volumes := map[string]bool{}
-	for _, v := range pod.Spec.Volumes {
-		volumes[v.Name] = true
-	}
-	if req.Files {
-		for _, name := range req.Bindings {
-			vol := VolumeName(name)
-			if volumes[vol] {
-				clashes = append(clashes, fmt.Sprintf("volume %q already exists", vol))
-				continue
-			}
-			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{
-				Secret: &corev1.SecretVolumeSource{SecretName: bindings[name].SecretName},
-			}})
-			rec.Volumes = append(rec.Volumes, vol)
+	for _, v := range p.volumes {
+		mine, taken := locate(pod.Spec.Volumes, v, slices.Contains(claimed.Volumes, v.Name), volumeKey, sameVolume)
+		switch {
+		case taken:
+			clashes = append(clashes, fmt.Sprintf("volume %q already exists", v.Name))
+		case mine < 0:
+			pod.Spec.Volumes = append(pod.Spec.Volumes, v)
+			fallthrough
+		default:
+			rec.Volumes = append(rec.Volumes, v.Name)
 		}
 	}
 	for _, c := range targets {
-		cr, cc := projectContainer(c, req, bindings)
+		cr, cc := projectContainer(c, p, claimed.Containers[c.Name])
 		clashes = append(clashes, cc...)
 		if len(cr.Mounts)+len(cr.Env)+len(cr.EnvFrom) > 0 {
 			rec.Containers[c.Name] = cr
@@ -162,50 +277,55 @@ func Project(pod *corev1.Pod, req Request, bindings map[string]Binding) error {
 	return nil
 }
 
-// projectContainer adds mounts and variables to one container and returns
-// what it added and what clashed.
-func projectContainer(c *corev1.Container, req Request, bindings map[string]Binding) (containerRecord, []string) {
+// projectContainer adds the mounts and variables to one container, keeps
+// those it added before, and returns what the container holds of the
+// projection and what clashed.
+func projectContainer(c *corev1.Container, p projection, claimed containerRecord) (containerRecord, []string) {
 	var rec containerRecord
 	var clashes []string
-	mounts := map[string]bool{}
-	for _, m := range c.VolumeMounts {
-		mounts[m.MountPath] = true
-	}
-	env := map[string]bool{}
-	for _, e := range c.Env {
-		env[e.Name] = true
-	}
-	if req.Files {
-		for _, name := range req.Bindings {
-			path := BindingRoot + "/" + name
-			if mounts[path] {
-				clashes = append(clashes, fmt.Sprintf("container %q already mounts %s", c.Name, path))
-				continue
-			}
-			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: VolumeName(name), MountPath: path, ReadOnly: true})
-			rec.Mounts = append(rec.Mounts, path)
+	for _, m := range p.mounts {
+		mine, taken := locate(c.VolumeMounts, m, slices.Contains(claimed.Mounts, m.MountPath), mountKey, sameEntry)
+		switch {
+		case taken:
+			clashes = append(clashes, fmt.Sprintf("container %q already mounts %s", c.Name, m.MountPath))
+		case mine < 0:
+			c.VolumeMounts = append(c.VolumeMounts, m)
+			fallthrough
+		default:
+			rec.Mounts = append(rec.Mounts, m.MountPath)
 		}
-		if !env[BindingRootEnvVar] {
-			c.Env = append(c.Env, corev1.EnvVar{Name: BindingRootEnvVar, Value: BindingRoot})
+	}
+	if p.root != nil {
+		mine, taken := locate(c.Env, *p.root, slices.Contains(claimed.Env, BindingRootEnvVar), envKey, sameEntry)
+		switch {
+		case taken:
+			// The author sets the root: theirs wins, and nothing is removed,
+			// not even an entry the record claims.
+		case mine < 0:
+			c.Env = append(c.Env, *p.root)
+			fallthrough
+		default:
 			rec.Env = append(rec.Env, BindingRootEnvVar)
 		}
 	}
-	if req.Env {
-		for _, name := range req.Bindings {
-			secret := bindings[name].EnvSecretName
-			c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: secret}}})
-			rec.EnvFrom = append(rec.EnvFrom, secret)
+	for _, e := range p.envFrom {
+		// Not a clash: a second source of the same Secret overwrites nothing.
+		if mine, _ := locate(c.EnvFrom, e, slices.Contains(claimed.EnvFrom, envFromKey(e)), envFromKey, sameEntry); mine < 0 {
+			c.EnvFrom = append(c.EnvFrom, e)
 		}
+		rec.EnvFrom = append(rec.EnvFrom, envFromKey(e))
 	}
-	for _, v := range req.Variables {
-		if env[v.Name] {
-			clashes = append(clashes, fmt.Sprintf("container %q already sets variable %s", c.Name, v.Name))
-			continue
+	for _, e := range p.env {
+		mine, taken := locate(c.Env, e, slices.Contains(claimed.Env, e.Name), envKey, sameEntry)
+		switch {
+		case taken:
+			clashes = append(clashes, fmt.Sprintf("container %q already sets variable %s", c.Name, e.Name))
+		case mine < 0:
+			c.Env = append(c.Env, e)
+			fallthrough
+		default:
+			rec.Env = append(rec.Env, e.Name)
 		}
-		c.Env = append(c.Env, corev1.EnvVar{Name: v.Name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: bindings[v.Binding].SecretName}, Key: v.Key,
-		}}})
-		rec.Env = append(rec.Env, v.Name)
 	}
 	return rec, clashes
 }

@@ -1,6 +1,7 @@
 package injector
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
 
@@ -104,11 +106,17 @@ func TestUnprojectRestoresTheOriginal(t *testing.T) {
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "*.yaml"))
 	for _, in := range inputs {
 		original := readPod(t, in)
+		if _, recorded := original.Annotations[AnnotationInjected]; recorded {
+			// Not as its author wrote it: TestForgedRecordKeepsWhatTheAuthorWrote.
+			continue
+		}
 		pod := original.DeepCopy()
 		if _, err := inject(pod); err != nil {
 			continue
 		}
-		require.NoError(t, Unproject(pod), in)
+		req, _, err := ParseRequest(original.Annotations)
+		require.NoError(t, err, in)
+		require.NoError(t, Unproject(pod, req, knownBindings), in)
 		assert.True(t, equality.Semantic.DeepEqual(original, pod), "%s: unproject leaves the pod as its author wrote it", in)
 	}
 }
@@ -128,4 +136,172 @@ func readPod(t *testing.T, path string) *corev1.Pod {
 	var pod corev1.Pod
 	require.NoError(t, yaml.UnmarshalStrict(raw, &pod))
 	return &pod
+}
+
+// forgedRecord claims for container app what the author wrote.
+const forgedRecord = `{"volumes":["binding-mydb01-binding","data"],"containers":{"app":{` +
+	`"mounts":["/bindings/mydb01-binding","/data"],"env":["SERVICE_BINDING_ROOT","DATABASE_URL","LOG_LEVEL"],` +
+	`"envFrom":["mydb01-binding-env","app-config"]}}}`
+
+func newPod(annotations map[string]string, volumes []corev1.Volume, app corev1.Container) *corev1.Pod {
+	app.Name, app.Image = "app", "app:1"
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Volumes: volumes, Containers: []corev1.Container{app}}}
+	pod.Name, pod.Namespace, pod.Annotations = "p", "default", annotations
+	return pod
+}
+
+func secretVolume(name, secret string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret}}}
+}
+
+func secretEnvFrom(prefix, secret string) corev1.EnvFromSource {
+	return corev1.EnvFromSource{Prefix: prefix, SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: secret}}}
+}
+
+// TestForgedRecordKeepsWhatTheAuthorWrote gives pods a record the injector
+// did not write, naming the author's own entries: every one survives
+// Project and Unproject unchanged, and a clash with the injection is
+// refused listing every clash rather than overwritten.
+func TestForgedRecordKeepsWhatTheAuthorWrote(t *testing.T) {
+	tests := map[string]struct {
+		inject  map[string]string
+		volumes []corev1.Volume
+		app     corev1.Container
+		clashes []string
+	}{
+		"the author's own names": {
+			volumes: []corev1.Volume{{Name: "data"}},
+			app: corev1.Container{
+				Env:          []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}},
+				EnvFrom:      []corev1.EnvFromSource{secretEnvFrom("", "app-config")},
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			},
+		},
+		"the injector's names, other content": {
+			inject:  map[string]string{AnnotationEnv: "DATABASE_URL=mydb01-binding/uri"},
+			volumes: []corev1.Volume{{Name: "binding-mydb01-binding"}},
+			app: corev1.Container{
+				Env:          []corev1.EnvVar{{Name: "DATABASE_URL", Value: "postgres://elsewhere"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/bindings/mydb01-binding"}},
+			},
+			clashes: []string{
+				`container "app" already mounts /bindings/mydb01-binding`,
+				`container "app" already sets variable DATABASE_URL`,
+				`volume "binding-mydb01-binding" already exists`,
+			},
+		},
+		"the injector's names, content changed slightly": {
+			volumes: []corev1.Volume{{Name: "binding-mydb01-binding", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: "mydb01-binding", DefaultMode: ptr.To[int32](0o444)}}}},
+			app: corev1.Container{VolumeMounts: []corev1.VolumeMount{{Name: "binding-mydb01-binding", MountPath: "/bindings/mydb01-binding"}}},
+			clashes: []string{
+				`container "app" already mounts /bindings/mydb01-binding`,
+				`volume "binding-mydb01-binding" already exists`,
+			},
+		},
+		"a root and a prefixed envFrom that overwrite nothing": {
+			app: corev1.Container{
+				Env:     []corev1.EnvVar{{Name: BindingRootEnvVar, Value: "/etc/bindings"}},
+				EnvFrom: []corev1.EnvFromSource{secretEnvFrom("DB_", "mydb01-binding-env")},
+			},
+		},
+		"a variable that takes from another key": {
+			inject: map[string]string{AnnotationEnv: "DATABASE_URL=mydb01-binding/uri"},
+			app: corev1.Container{Env: []corev1.EnvVar{{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "mydb01-binding"}, Key: "password"}}}}},
+			clashes: []string{`container "app" already sets variable DATABASE_URL`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			annotations := map[string]string{AnnotationBindings: "mydb01-binding", AnnotationInjected: forgedRecord}
+			maps.Copy(annotations, tc.inject)
+			original := newPod(annotations, tc.volumes, tc.app)
+			req, _, err := ParseRequest(original.Annotations)
+			require.NoError(t, err)
+
+			unprojected := original.DeepCopy()
+			require.NoError(t, Unproject(unprojected, req, knownBindings))
+			assert.Equal(t, original.Spec, unprojected.Spec, "Unproject removes nothing of the author's")
+
+			pod := original.DeepCopy()
+			err = Project(pod, req, knownBindings)
+			if len(tc.clashes) > 0 {
+				var clash *ClashError
+				require.ErrorAs(t, err, &clash)
+				assert.Equal(t, tc.clashes, clash.Clashes)
+				return
+			}
+			require.NoError(t, err)
+			assertKept(t, original, pod)
+		})
+	}
+}
+
+// assertKept checks that every volume, mount, variable and envFrom of
+// before is in after, unchanged and in the same order.
+func assertKept(t *testing.T, before, after *corev1.Pod) {
+	t.Helper()
+	assertPrefix(t, before.Spec.Volumes, after.Spec.Volumes, "volumes")
+	for i, c := range before.Spec.Containers {
+		got := after.Spec.Containers[i]
+		assertPrefix(t, c.Env, got.Env, c.Name+" env")
+		assertPrefix(t, c.EnvFrom, got.EnvFrom, c.Name+" envFrom")
+		assertPrefix(t, c.VolumeMounts, got.VolumeMounts, c.Name+" volumeMounts")
+	}
+}
+
+func assertPrefix[T any](t *testing.T, prefix, list []T, what string) {
+	t.Helper()
+	if assert.GreaterOrEqual(t, len(list), len(prefix), what) && len(prefix) > 0 {
+		assert.Equal(t, prefix, list[:len(prefix)], what)
+	}
+}
+
+// TestReadmissionIsIdempotent re-admits an injected pod as it may come back
+// (reinvocationPolicy IfNeeded): it comes out identical.
+func TestReadmissionIsIdempotent(t *testing.T) {
+	tests := map[string]func(pod *corev1.Pod){
+		"as projected": func(*corev1.Pod) {},
+		// The API server defaults a Secret volume's mode after each webhook.
+		"as the API server stores it": func(pod *corev1.Pod) {
+			for i := range pod.Spec.Volumes {
+				pod.Spec.Volumes[i].Secret.DefaultMode = ptr.To[int32](corev1.SecretVolumeSourceDefaultMode)
+			}
+		},
+		// Another webhook appended after the injection: nothing moves.
+		"with another webhook's additions after the injection": func(pod *corev1.Pod) {
+			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "mesh-certs"})
+			for i := range pod.Spec.Containers {
+				c := &pod.Spec.Containers[i]
+				c.Env = append(c.Env, corev1.EnvVar{Name: "MESH_ROOT", Value: "$(SERVICE_BINDING_ROOT)/mesh"})
+				c.EnvFrom = append(c.EnvFrom, secretEnvFrom("", "mesh"))
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "mesh-certs", MountPath: "/mesh"})
+			}
+		},
+	}
+	for name, readmitted := range tests {
+		t.Run(name, func(t *testing.T) {
+			for _, golden := range []string{"multiple", "explicit-variables", "init-container", "existing-root", "targeted"} {
+				pod := readPod(t, filepath.Join("testdata", golden+".yaml"))
+				_, err := inject(pod)
+				require.NoError(t, err, golden)
+				readmitted(pod)
+				want := pod.DeepCopy()
+				_, err = inject(pod)
+				require.NoError(t, err, golden)
+				assert.Equal(t, want, pod, golden)
+			}
+		})
+	}
+}
+
+// TestExplicitRootVariable: an explicit SERVICE_BINDING_ROOT variable is
+// what the author asked for, so the default root is not added beside it.
+func TestExplicitRootVariable(t *testing.T) {
+	pod := newPod(map[string]string{AnnotationBindings: "mydb01-binding", AnnotationEnv: BindingRootEnvVar + "=mydb01-binding/root"}, nil, corev1.Container{})
+	_, err := inject(pod)
+	require.NoError(t, err)
+	require.Len(t, pod.Spec.Containers[0].Env, 1)
+	assert.Equal(t, "root", pod.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef.Key)
 }
