@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 // APIVersion is the OSB version the client speaks, sent on every request.
@@ -52,8 +54,15 @@ type Config struct {
 	MaxResponseBytes int64
 	// MaxCatalogBytes bounds the catalog response body.
 	MaxCatalogBytes int64
-	// Transport, when set, replaces the HTTP transport (tests).
+	// Transport, when set, replaces the HTTP transport (tests). It cannot
+	// be combined with Reach, which only the client's own transport enforces.
 	Transport http.RoundTripper
+	// Reach, when set, limits the addresses the client connects to: the
+	// resolved address of every connection is checked before anything is
+	// sent, and a refusal is a *TransportError holding a
+	// *reach.RefusedError. Such a client uses no proxy, since a proxy would
+	// connect on its behalf, unchecked. Nil refuses nothing.
+	Reach *reach.Policy
 }
 
 // Auth holds credentials: either basic or bearer.
@@ -95,6 +104,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	transport := cfg.Transport
+	if transport != nil && cfg.Reach != nil {
+		// Fail closed: the policy would silently not apply.
+		return nil, errors.New("broker client: a custom Transport bypasses the address policy (Reach); set one of them")
+	}
 	if transport == nil {
 		if transport, err = newTransport(cfg); err != nil {
 			return nil, err
@@ -146,9 +159,17 @@ func newTransport(cfg Config) (http.RoundTripper, error) {
 		}
 		tlsConfig.RootCAs = pool
 	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
+	if cfg.Reach != nil {
+		dialer.Control = cfg.Reach.Control
+		// Through a proxy the dial would reach the proxy, and the proxy the
+		// refused address: a restricted client connects directly.
+		proxy = nil
+	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
 		TLSClientConfig:       tlsConfig,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: orDefault(cfg.Timeout, DefaultTimeout),

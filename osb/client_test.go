@@ -18,6 +18,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 func newClient(t *testing.T, b *osbtest.Broker, mutate ...func(*osb.Config)) *osb.Client {
@@ -127,6 +128,7 @@ func TestConfigErrors(t *testing.T) {
 		"basic and bearer":     {cfg: osb.Config{URL: "http://broker", Auth: &osb.Auth{Basic: &osb.BasicAuth{}, Bearer: &osb.BearerAuth{}}}, want: "set basic or bearer, not both"},
 		"bad CA bundle":        {cfg: osb.Config{URL: "https://broker", CABundle: []byte("not pem")}, want: "caBundle holds no PEM certificate"},
 		"CA bundle + insecure": {cfg: osb.Config{URL: "https://broker", CABundle: []byte("x"), InsecureSkipTLSVerify: true}, want: "not both"},
+		"Transport + Reach":    {cfg: osb.Config{URL: "https://broker", Transport: http.DefaultTransport, Reach: reach.Default()}, want: "bypasses the address policy"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 // OSB error codes a broker may return in the "error" field.
@@ -116,12 +118,15 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // NeverSent reports whether the request certainly did not reach the broker:
-// the connection was refused or the host not found. After any other
-// transport failure the broker may have acted on it.
+// the connection was refused, the host not found, or the address refused
+// by the client's own policy. After any other transport failure the broker
+// may have acted on it.
 func (e *TransportError) NeverSent() bool {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	switch {
+	case IsAddressRefused(e.Err):
+		return true
 	case errors.As(e.Err, &dnsErr):
 		return true
 	case errors.Is(e.Err, syscall.ECONNREFUSED):
@@ -137,13 +142,21 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
+// IsAddressRefused reports a connection the client's address policy
+// (Config.Reach) refused: nothing was sent.
+func IsAddressRefused(err error) bool {
+	var refused *reach.RefusedError
+	return errors.As(err, &refused)
+}
+
 // Outcome is what a failed request means for the caller's next step.
 type Outcome int
 
 const (
 	// Rejected: the broker refused the request (4xx but 408 and a 422
-	// ConcurrencyError, a malformed 200); it holds nothing new, and the
-	// same request would be refused again.
+	// ConcurrencyError, a malformed 200), or the client's address policy
+	// refused to send it; the broker holds nothing new, and the same
+	// request would be refused again.
 	Rejected Outcome = iota
 	// Uncertain: the broker may have acted on the request (5xx, a 2xx
 	// the endpoint does not define, a malformed 201/202, a timeout or a
@@ -175,6 +188,11 @@ func (o Outcome) String() string {
 // The spec's orphan mitigation table decides between Rejected and
 // Uncertain. err must not be nil: a request that succeeded has no outcome.
 func OutcomeOf(err error) Outcome {
+	// Never sent, yet not Retriable: the same address is refused again
+	// until an operator or the broker's owner changes something.
+	if IsAddressRefused(err) {
+		return Rejected
+	}
 	if retriable(err) {
 		return Retriable
 	}

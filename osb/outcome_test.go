@@ -2,8 +2,10 @@ package osb_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 // provisionVia sends one provision through cfg and returns its error.
@@ -70,6 +73,12 @@ func TestOutcomeOf(t *testing.T) {
 			return provisionVia(t, osb.Config{URL: rawBroker(t, resetConnection)})
 		}, want: osb.Uncertain},
 		"dial timeout": {err: failingWith(&net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}), want: osb.Uncertain},
+		// Nothing was sent, so no orphan mitigation; but the same address
+		// is refused again, so no retry either.
+		"address refused by policy": {err: func(t *testing.T) error {
+			return provisionVia(t, osb.Config{URL: osbtest.New(t).URL(), Reach: reach.Default()})
+		}, want: osb.Rejected},
+		"refusal wrapped as a dial error": {err: failingWith(&net.OpError{Op: "dial", Net: "tcp", Err: &reach.RefusedError{}}), want: osb.Rejected},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -147,4 +156,29 @@ func TestOutcomeString(t *testing.T) {
 	assert.Equal(t, "Uncertain", osb.Uncertain.String())
 	assert.Equal(t, "Retriable", osb.Retriable.String())
 	assert.Equal(t, "Outcome(7)", osb.Outcome(7).String())
+}
+
+// TestNeverSent keeps NeverSent and OutcomeOf consistent: what NeverSent
+// reports is never Uncertain, so it never triggers orphan mitigation.
+func TestNeverSent(t *testing.T) {
+	tests := map[string]struct {
+		err     error
+		want    bool
+		outcome osb.Outcome
+	}{
+		"connection refused":      {err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, want: true, outcome: osb.Retriable},
+		"host not found":          {err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", IsNotFound: true}}, want: true, outcome: osb.Retriable},
+		"address refused at dial": {err: &net.OpError{Op: "dial", Net: "tcp", Err: &reach.RefusedError{}}, want: true, outcome: osb.Rejected},
+		"address refused, bare":   {err: &reach.RefusedError{}, want: true, outcome: osb.Rejected},
+		"dial timeout":            {err: &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}, want: false, outcome: osb.Uncertain},
+		"reset after writing":     {err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, want: false, outcome: osb.Uncertain},
+		"closed without answer":   {err: io.EOF, want: false, outcome: osb.Uncertain},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := &osb.TransportError{Method: "PUT", Path: "/v2/service_instances/i", Err: tc.err}
+			assert.Equal(t, tc.want, err.NeverSent())
+			assert.Equal(t, tc.outcome, osb.OutcomeOf(err))
+		})
+	}
 }

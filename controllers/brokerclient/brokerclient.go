@@ -15,6 +15,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 // Keys the auth Secrets hold.
@@ -52,8 +53,29 @@ func (e *AuthSecretError) Error() string { return e.msg }
 type Options struct {
 	// Timeout bounds each request; zero means osb's default.
 	Timeout time.Duration
-	// Transport, when set, carries the requests (tests).
+	// Transport, when set, carries the requests (tests). osb.New refuses
+	// it together with a policy below, which only osb's transport enforces.
 	Transport http.RoundTripper
+	// NamespacedReach limits the addresses ServiceBrokers, which namespace
+	// users create, are reached at: each connection's resolved address is
+	// checked before anything is sent. The manager sets
+	// reach.Default(API server addresses) widened or narrowed by its flags;
+	// nil allows every address.
+	NamespacedReach *reach.Policy
+	// ClusterReach limits the addresses ClusterServiceBrokers, which only
+	// cluster admins create, are reached at; nil, the default, allows every
+	// address.
+	ClusterReach *reach.Policy
+}
+
+// reachOf picks the address policy of broker's kind. Only a
+// ClusterServiceBroker escapes the namespaced policy: any other Broker is
+// held to it, so a new kind fails closed.
+func (o Options) reachOf(broker Broker) *reach.Policy {
+	if _, ok := broker.(*v1beta1.ClusterServiceBroker); ok {
+		return o.ClusterReach
+	}
+	return o.NamespacedReach
 }
 
 // Config builds the OSB client configuration of a broker, reading its auth
@@ -67,6 +89,7 @@ func Config(ctx context.Context, secrets client.Reader, broker Broker, opts Opti
 		InsecureSkipTLSVerify: spec.InsecureSkipTLSVerify,
 		Timeout:               opts.Timeout,
 		Transport:             opts.Transport,
+		Reach:                 opts.reachOf(broker),
 	}
 	refs := broker.GetAuthSecrets()
 	if len(refs) == 0 {

@@ -1,5 +1,5 @@
 // Package broker validates ClusterServiceBrokers and ServiceBrokers at
-// admission: the URL, the CA bundle, the catalog restrictions, and the
+// admission: the URL and the address it names, the CA bundle, the catalog restrictions, and the
 // requester's right to read the auth Secret the catalog will use.
 package broker
 
@@ -19,6 +19,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
@@ -35,6 +36,11 @@ type Validator[T interface {
 }] struct {
 	Access access.SecretAccess
 	Kind   string
+	// Reach, when set, refuses a spec.url whose host certainly names an
+	// address the policy refuses: an IP literal or a loopback name. The
+	// controllers check every connection anyway; this says so at once.
+	// Nil checks nothing.
+	Reach *reach.Policy
 }
 
 var specPath = field.NewPath("spec")
@@ -56,13 +62,7 @@ func (v *Validator[T]) ValidateDelete(context.Context, T) (admission.Warnings, e
 
 func (v *Validator[T]) validate(ctx context.Context, b T) (admission.Warnings, error) {
 	spec := b.GetCommonSpec()
-	var errs field.ErrorList
-	var warnings admission.Warnings
-	if u, err := url.Parse(spec.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		errs = append(errs, field.Invalid(specPath.Child("url"), osb.RedactURL(spec.URL), "must be an http or https URL with a host, like https://broker.example.com"))
-	} else if u.User != nil {
-		warnings = append(warnings, "credentials in spec.url are readable by everyone who can read the broker; prefer spec.authInfo with a Secret")
-	}
+	errs, warnings := v.checkURL(spec.URL)
 	if len(spec.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(spec.CABundle) {
 		errs = append(errs, field.Invalid(specPath.Child("caBundle"), "", "holds no PEM certificate"))
 	}
@@ -84,6 +84,46 @@ func (v *Validator[T]) validate(ctx context.Context, b T) (admission.Warnings, e
 		return warnings, apierrors.NewInvalid(schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: v.Kind}, b.GetName(), errs)
 	}
 	return warnings, nil
+}
+
+// checkURL checks spec.url: an http or https URL with a host the catalog
+// may reach.
+func (v *Validator[T]) checkURL(raw string) (field.ErrorList, admission.Warnings) {
+	path := specPath.Child("url")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return field.ErrorList{field.Invalid(path, osb.RedactURL(raw), "must be an http or https URL with a host, like https://broker.example.com")}, nil
+	}
+	var warnings admission.Warnings
+	if u.User != nil {
+		warnings = append(warnings, "credentials in spec.url are readable by everyone who can read the broker; prefer spec.authInfo with a Secret")
+	}
+	return v.checkReach(path, u.Hostname()), warnings
+}
+
+// checkReach refuses a host that names only refused addresses, whatever
+// DNS says. A loopback name stands for 127.0.0.1 and ::1, and the dial
+// tries each, so one allowed address lets it pass. Any other name is left
+// to the dial-time check: admission resolves nothing, and a name's answer
+// may change after admission anyway.
+func (v *Validator[T]) checkReach(path *field.Path, host string) field.ErrorList {
+	addrs := reach.HostAddrs(host)
+	if v.Reach == nil || len(addrs) == 0 {
+		return nil
+	}
+	var first error
+	for _, addr := range addrs {
+		err := v.Reach.Check(addr)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	// The host is not repeated: a tenant may have put anything in it, the
+	// URL's password included; the address says enough.
+	return field.ErrorList{field.Forbidden(path, first.Error())}
 }
 
 // checkAuthSecret refuses auth Secrets the requester cannot read: else

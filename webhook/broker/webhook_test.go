@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,12 +12,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/webhook/broker"
 	"github.com/servicecatalog/service-catalog/webhook/webhooktest"
 )
@@ -42,14 +45,30 @@ func brokerReview(kind, namespace string, spec []byte) []byte {
 	return out
 }
 
+const allowHint = "an operator can allow it with --namespaced-broker-allowed-cidrs"
+
+// namespacedReach is the manager's default for ServiceBrokers, the API
+// server's Service at 10.96.0.1.
+func namespacedReach() *reach.Policy {
+	p := reach.Default(netip.MustParsePrefix("10.96.0.1/32"))
+	p.Hint = allowHint
+	return p
+}
+
+// handlers are the two validators as the manager sets them up by default:
+// ServiceBrokers under the namespaced policy, ClusterServiceBrokers free.
 func handlers() map[string]http.Handler {
+	return handlersWith(namespacedReach())
+}
+
+func handlersWith(namespaced *reach.Policy) map[string]http.Handler {
 	scheme := runtime.NewScheme()
 	_ = v1beta1.AddToScheme(scheme)
 	return map[string]http.Handler{
 		"ClusterServiceBroker": admission.WithValidator[*v1beta1.ClusterServiceBroker](scheme,
 			&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: readOnly{}, Kind: "ClusterServiceBroker"}),
 		"ServiceBroker": admission.WithValidator[*v1beta1.ServiceBroker](scheme,
-			&broker.Validator[*v1beta1.ServiceBroker]{Access: readOnly{}, Kind: "ServiceBroker"}),
+			&broker.Validator[*v1beta1.ServiceBroker]{Access: readOnly{}, Kind: "ServiceBroker", Reach: namespaced}),
 	}
 }
 
@@ -72,6 +91,18 @@ func TestBrokerAdmission(t *testing.T) {
 		{"readable auth Secret", "ServiceBroker", `{"url":"https://b","authInfo":{"bearer":{"secretRef":{"name":"readable"}}}}`, true, ""},
 		{"unreadable, namespaced", "ServiceBroker", `{"url":"https://b","authInfo":{"bearer":{"secretRef":{"name":"other"}}}}`, false,
 			"cannot read Secret team-a/other"},
+		{"namespaced at loopback", "ServiceBroker", `{"url":"http://127.0.0.1:8080"}`, false,
+			`spec.url: Forbidden: connecting to 127.0.0.1 is refused: it is in 127.0.0.0/8 (loopback: the manager itself), which this broker may not reach; ` + allowHint},
+		{"namespaced at loopback, another spelling", "ServiceBroker", `{"url":"http://0x7f000001:8080"}`, false, "127.0.0.0/8 (loopback"},
+		{"namespaced at localhost", "ServiceBroker", `{"url":"http://LocalHost.:8080/v2"}`, false, "connecting to 127.0.0.1 is refused"},
+		{"namespaced at IPv6 loopback", "ServiceBroker", `{"url":"http://[::1]:8080"}`, false, "::1/128 (loopback"},
+		{"namespaced at the metadata service", "ServiceBroker", `{"url":"http://169.254.169.254/latest"}`, false, "169.254.0.0/16 (link-local"},
+		{"namespaced at IPv4-mapped metadata", "ServiceBroker", `{"url":"http://[::ffff:a9fe:a9fe]/"}`, false, "169.254.0.0/16"},
+		{"namespaced at link-local with a zone", "ServiceBroker", `{"url":"http://[fe80::1%25eth0]:8080"}`, false, "fe80::/10"},
+		{"namespaced at the API server", "ServiceBroker", `{"url":"https://10.96.0.1"}`, false, "10.96.0.1/32 (the Kubernetes API server)"},
+		{"namespaced at a public address", "ServiceBroker", `{"url":"https://203.0.113.7"}`, true, ""},
+		{"namespaced at a name: checked at dial time", "ServiceBroker", `{"url":"https://broker.team-a.svc"}`, true, ""},
+		{"cluster broker at loopback", "ClusterServiceBroker", `{"url":"http://127.0.0.1:8080"}`, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := webhooktest.Serve(hs[tc.kind], brokerReview(tc.kind, "team-a", []byte(tc.spec)))
@@ -96,6 +127,9 @@ func FuzzBrokerAdmission(f *testing.F) {
 	f.Add([]byte(`{"url":"ftp://u:s3cretpassword@b","caBundle":"AAAA"}`), []byte(`nope`))
 	f.Add([]byte(`{"url":"https://b","catalogRestrictions":{"serviceClass":["name in (a"],"servicePlan":["x!=y"]}}`), []byte(`{"request":null}`))
 	f.Add([]byte(`{"url":"https://b","authInfo":{"basic":{"secretRef":{"namespace":"n","name":"s"}},"bearer":{"secretRef":{"name":"t"}}}}`), []byte(`[]`))
+	f.Add([]byte(`{"url":"http://u:hunter2hunter2@127.1:8080"}`), []byte(`{}`))
+	f.Add([]byte(`{"url":"http://[fe80::1%25eth0]/","caBundle":"AAAA"}`), []byte(`{}`))
+	f.Add([]byte(`{"url":"http://u:s3cretpassword@s3cretpassword.localhost"}`), []byte(`{}`))
 	hs := handlers()
 	f.Fuzz(func(t *testing.T, spec, raw []byte) {
 		password := ""
@@ -128,4 +162,32 @@ func FuzzBrokerAdmission(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBrokerAdmissionFollowsThePolicy: the operator's allow-list opens
+// what the default refuses, and no policy checks nothing.
+func TestBrokerAdmissionFollowsThePolicy(t *testing.T) {
+	loopbackAllowed := namespacedReach()
+	loopbackAllowed.Allowed = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	tests := map[string]struct {
+		policy  *reach.Policy
+		url     string
+		allowed bool
+	}{
+		"default refuses loopback":       {policy: namespacedReach(), url: "http://127.0.0.1:8080", allowed: false},
+		"allow-list opens 127.0.0.0/8":   {policy: loopbackAllowed, url: "http://127.0.0.1:8080", allowed: true},
+		"allow-list opens localhost too": {policy: loopbackAllowed, url: "http://localhost:8080", allowed: true},
+		"allow-list keeps link-local":    {policy: loopbackAllowed, url: "http://169.254.169.254", allowed: false},
+		"no policy checks nothing":       {policy: nil, url: "http://169.254.169.254", allowed: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			spec, err := json.Marshal(map[string]string{"url": tc.url})
+			require.NoError(t, err)
+			rec := webhooktest.Serve(handlersWith(tc.policy)["ServiceBroker"], brokerReview("ServiceBroker", "team-a", spec))
+			var review admissionv1.AdmissionReview
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &review))
+			assert.Equal(t, tc.allowed, review.Response.Allowed, rec.Body.String())
+		})
+	}
 }
