@@ -1,7 +1,9 @@
 // Package chart tests charts/service-catalog with the pinned helm from bin/:
-// lint, rendering with and without cert-manager, the values schema, and an
-// install, upgrade and uninstall against a real API server with cert-manager's
-// CA injector.
+// lint, rendering with and without cert-manager, the values schema, the
+// security objects (admission policies, metrics RBAC, NetworkPolicy), the
+// manager's admission policies against a real API server, and an install,
+// upgrade and uninstall against a real API server with cert-manager's CA
+// injector.
 package chart
 
 import (

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -31,9 +33,11 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +53,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
+	"github.com/servicecatalog/service-catalog/injector"
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
 
@@ -100,6 +105,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		}
 	}
 	assert.Len(t, catalogCRDs, 8, "the chart's crds/ are installed")
+	// The manager works under the chart's admission policies from its first write.
+	waitForManagerPolicy(t, ctx, impersonate(t, env, managerUser, managerGroups...))
 
 	// cert-manager's controller would issue the Certificate; here the test
 	// does, the way a self-signed Issuer does, and cert-manager's CA injector
@@ -157,6 +164,8 @@ spec:
 	// catalog with credentials from a Secret, provision, bind, write the
 	// credentials Secrets, hold the leader Lease.
 	walkthrough(t, ctx, env)
+	releaseGatedPod(t, ctx, env)
+	scrapeMetrics(t, ctx, env, manager.metricsAddr)
 	lease := &coordinationv1.Lease{}
 	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname + "-manager"}, lease),
 		"the leader election Lease the Deployment's flags name, in the release namespace")
@@ -217,7 +226,8 @@ spec:
 
 func namespaceOf(obj *unstructured.Unstructured) string {
 	switch obj.GetKind() {
-	case "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
+	case "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		return ""
 	}
 	return namespace
@@ -416,6 +426,9 @@ type servedManager struct {
 	logs    func() string
 	certDir string
 	addr    string
+	// metricsAddr serves the metrics as the Deployment's flags say (HTTPS
+	// with authentication and authorization by default).
+	metricsAddr string
 }
 
 // It runs as the chart's ServiceAccount, with the arguments of the installed
@@ -427,6 +440,7 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 	certDir := t.TempDir()
 	writeCertFiles(t, certDir, secret)
 	port := freePort(t)
+	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	bin, err := testenv.BuildBinary(env.Root, "catalog-manager", t.TempDir())
 	require.NoError(t, err)
 	kubeconfig, err := env.UserKubeconfig("system:serviceaccount:"+namespace+":"+fullname,
@@ -440,7 +454,7 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 		// The last value of a flag wins.
 		"--kubeconfig", kubeconfig,
 		"--webhook-cert-dir", certDir, "--webhook-port", strconv.Itoa(port),
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+strconv.Itoa(freePort(t)))
+		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "127.0.0.1:"+strconv.Itoa(freePort(t)))
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -473,7 +487,7 @@ func serveWebhooks(t *testing.T, ctx context.Context, env *testenv.Env, secret *
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("webhook"), Port: ptr.To(int32(port))}},
 	}
 	require.NoError(t, env.Client.Create(ctx, slice))
-	return servedManager{stop: stop, logs: logsAfterStop, certDir: certDir, addr: net.JoinHostPort(ip, strconv.Itoa(port))}
+	return servedManager{stop: stop, logs: logsAfterStop, certDir: certDir, addr: net.JoinHostPort(ip, strconv.Itoa(port)), metricsAddr: metricsAddr}
 }
 
 // walkthrough registers a sample broker, provisions and binds through the
@@ -523,6 +537,120 @@ spec:
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, credentials))
 		assert.NotEmpty(t, credentials.Data, name)
 	}
+}
+
+// releaseGatedPod admits a pod whose binding cannot be Ready yet (its
+// instance does not exist), so the injector gates it, then creates the
+// instance: the manager binds and lifts the gate, under the chart's
+// admission policies.
+func releaseGatedPod(t *testing.T, ctx context.Context, env *testenv.Env) {
+	t.Helper()
+	r := env.Kubectl(ctx, `apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: late-binding, namespace: default}
+spec:
+  instanceRef: {name: late-db}
+`, "apply", "-f", "-")
+	require.NoError(t, r.Err, r.Stderr)
+	assert.Contains(t, r.Stderr, "ServiceInstance late-db does not exist yet")
+	// The injector reads bindings from the manager's cache: retry until it
+	// knows the new one.
+	require.Eventually(t, func() bool {
+		r = env.Kubectl(ctx, `apiVersion: v1
+kind: Pod
+metadata:
+  name: late-app
+  namespace: default
+  labels: {app: late-app}
+  annotations:
+    servicecatalog.k8s.io/inject-bindings: late-binding
+spec:
+  automountServiceAccountToken: false
+  containers:
+  - name: app
+    image: app:1
+`, "create", "-f", "-")
+		return r.Err == nil
+	}, 30*time.Second, 200*time.Millisecond, "the injector admits the pod: %s", r.Stderr)
+	assert.Contains(t, r.Stderr, "ServiceBindings late-binding are not Ready yet; the pod waits, gated by "+injector.GateName)
+	pod := &corev1.Pod{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "late-app"}, pod))
+	require.Contains(t, pod.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: injector.GateName})
+	require.Equal(t, "true", pod.Labels[injector.LabelGated])
+
+	r = env.Kubectl(ctx, `apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: late-db, namespace: default}
+spec:
+  clusterServiceClassExternalName: sample-db
+  clusterServicePlanExternalName: small
+  parameters: {region: eu}
+`, "apply", "-f", "-")
+	require.NoError(t, r.Err, r.Stderr)
+	require.Eventually(t, func() bool {
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "late-app"}, pod)
+		return err == nil && len(pod.Spec.SchedulingGates) == 0
+	}, time.Minute, 100*time.Millisecond, "the manager lifts the gate once the binding is Ready")
+	assert.Equal(t, map[string]string{"app": "late-app"}, pod.Labels, "the gated label went with the gate, nothing else changed")
+	assert.Equal(t, "app:1", pod.Spec.Containers[0].Image)
+}
+
+// scrapeMetrics reads the manager's metrics endpoint as the chart serves it
+// by default: HTTPS, a bearer token the API server authenticates, and the
+// right to get /metrics, which ClusterRole <fullname>-metrics-reader grants.
+func scrapeMetrics(t *testing.T, ctx context.Context, env *testenv.Env, addr string) {
+	t.Helper()
+	c := env.Client
+	require.NoError(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "monitoring"}}))
+	token := func(name string) string {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "monitoring", Name: name}}
+		require.NoError(t, c.Create(ctx, sa))
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}
+		require.NoError(t, c.SubResource("token").Create(ctx, sa, tr))
+		require.NotEmpty(t, tr.Status.Token)
+		return tr.Status.Token
+	}
+	scraper, stranger := token("prometheus"), token("stranger")
+	require.NoError(t, c.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "prometheus-catalog-metrics"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: fullname + "-metrics-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "monitoring", Name: "prometheus"}},
+	}))
+
+	// The manager makes its own certificate for the metrics endpoint.
+	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the self-signed metrics certificate
+	}}
+	get := func(token string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/metrics", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	var code int
+	var body string
+	require.Eventually(t, func() bool {
+		code, body = get(scraper)
+		return code == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "the scraper bound to %s-metrics-reader reads the metrics: %d %s", fullname, code, body)
+	assert.Contains(t, body, "controller_runtime_reconcile_total")
+	code, body = get("")
+	assert.Equal(t, http.StatusUnauthorized, code, "no token: %s", body)
+	// controller-runtime's filter answers a token the API server rejects
+	// with 500 "Authentication failed".
+	code, body = get("not-a-token")
+	assert.NotEqual(t, http.StatusOK, code, "a token the API server does not know")
+	assert.NotContains(t, body, "controller_runtime")
+	code, body = get(stranger)
+	assert.Equal(t, http.StatusForbidden, code, "a ServiceAccount not bound to the reader role: %s", body)
 }
 
 // waitForServedCertificate waits until the server at addr presents the

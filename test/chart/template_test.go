@@ -38,6 +38,7 @@ func TestLint(t *testing.T) {
 		"defaults":           nil,
 		"own certificate":    userTLS,
 		"with sample broker": {"--set", "sampleBroker.enabled=true", "--set", "sampleBroker.password=s3cret"},
+		"network policy":     append(append([]string{}, apiServerPeers...), monitoringPeers...),
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := h.run(append([]string{"lint", "--strict", h.chart()}, args...)...)
@@ -204,6 +205,10 @@ func TestValuesSchema(t *testing.T) {
 		{"not a duration", "manager.maxPollInterval=soon", "/manager/maxPollInterval"},
 		{"out of range", "webhook.timeoutSeconds=60", "/webhook/timeoutSeconds"},
 		{"unknown log level", "manager.logLevel=verbose", "/manager/logLevel"},
+		{"unknown policy action", "managerPolicy.validationActions={Block}", "/managerPolicy/validationActions"},
+		{"deny and warn together", "managerPolicy.validationActions={Deny,Warn}", "/managerPolicy/validationActions"},
+		{"misspelt peer", "networkPolicy.webhook.from[0].ipblock.cidr=10.0.0.0/8", "additional properties 'ipblock' not allowed"},
+		{"secure metrics not a boolean", "manager.metricsSecure=yes", "/manager/metricsSecure"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := h.template("--set", tc.set)
@@ -416,6 +421,8 @@ func TestHelm3(t *testing.T) {
 		"defaults":           nil,
 		"own certificate":    userTLS,
 		"with sample broker": {"--set", "sampleBroker.enabled=true", "--set", "sampleBroker.password=s3cret"},
+		"network policy":     append(append([]string{}, apiServerPeers...), monitoringPeers...),
+		"without the manager policy, plain metrics": {"--set", "managerPolicy.enabled=false", "--set", "manager.metricsSecure=false"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			want, err := h.template(args...)
