@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -198,4 +200,59 @@ func TestCatalogProblems(t *testing.T) {
 			assert.Equal(t, tc.want, problems)
 		})
 	}
+}
+
+// nestedAnyOf is the stalled-admission schema of the finding, about 2 kB:
+// anyOf of two local $refs to the next level, depth times.
+func nestedAnyOf(depth int) string {
+	defs := make([]string, 0, depth+1)
+	for i := range depth {
+		defs = append(defs, fmt.Sprintf(`"level%d":{"title":"level %d","anyOf":[{"$ref":"#/definitions/level%d"},{"$ref":"#/definitions/level%d"}]}`, i, i, i+1, i+1))
+	}
+	defs = append(defs, fmt.Sprintf(`"level%d":{"type":"string"}`, depth))
+	return `{"$ref":"#/definitions/level0","definitions":{` + strings.Join(defs, ",") + `}}`
+}
+
+func TestCostlySchemaIsAProblem(t *testing.T) {
+	catalog := `{"services":[{"id":"s","name":"db","description":"d","bindable":true,"plans":[
+		{"id":"ok","name":"small","description":"d","schemas":{"service_instance":{"create":{"parameters":{"type":"object"}}}}},
+		{"id":"p","name":"nested","description":"d","schemas":{"service_binding":{"create":{"parameters":` + nestedAnyOf(20) + `}}}}]}]}`
+	_, problems := buildCatalog(catalogOf(t, catalog), noRestrictions(t), schema.NewCache(10))
+	require.Len(t, problems, 1)
+	assert.Contains(t, problems[0], `service "db" plan "nested": binding create schema: too costly to check: up to 4194302 subschema evaluations at one value of the document`)
+}
+
+func TestRelistInterval(t *testing.T) {
+	tests := map[string]struct {
+		relist     *metav1.Duration
+		manual     bool
+		want       time.Duration
+		wantRaised bool
+		note       string
+	}{
+		"the default":            {want: DefaultRelistDuration},
+		"as asked":               {relist: &metav1.Duration{Duration: 5 * time.Minute}, want: 5 * time.Minute},
+		"exactly the floor":      {relist: &metav1.Duration{Duration: time.Minute}, want: time.Minute},
+		"raised to the floor":    {relist: &metav1.Duration{Duration: time.Millisecond}, want: time.Minute, wantRaised: true, note: "; relistDuration 1ms is below the minimum of 1m0s, so the catalog is fetched every 1m0s"},
+		"manual has no schedule": {relist: &metav1.Duration{Duration: time.Millisecond}, manual: true, want: time.Minute, wantRaised: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			spec := &v1beta1.CommonServiceBrokerSpec{RelistDuration: tc.relist, RelistBehavior: v1beta1.RelistBehaviorDuration}
+			if tc.manual {
+				spec.RelistBehavior = v1beta1.RelistBehaviorManual
+			}
+			got, raised := relistInterval(spec, time.Minute)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.wantRaised, raised)
+			assert.Equal(t, tc.note, relistNote(spec, time.Minute))
+		})
+	}
+}
+
+func TestCountPlans(t *testing.T) {
+	catalog := catalogOf(t, `{"services":[{"plans":[{"id":"a"},{"id":"b"}]},{"plans":[]},{"plans":[{"id":"c"}]}]}`)
+	assert.Equal(t, 3, countPlans(catalog))
+	assert.Equal(t, "the broker's catalog lists 3 plans, more than the 2 one broker may offer; it was not applied. "+
+		"Split the broker's services, or ask the cluster's operator to raise the manager's plan cap", tooManyPlansMessage(3, 2))
 }

@@ -29,6 +29,21 @@ import (
 // does not say.
 const DefaultRelistDuration = 15 * time.Minute
 
+// DefaultMinRelistInterval is the floor of relistDuration when
+// Options.MinRelistInterval is zero: a tenant's broker asking for 1ms would
+// otherwise keep a worker fetching and comparing its catalog in a loop.
+const DefaultMinRelistInterval = time.Minute
+
+// DefaultMaxPlans is the cap of plans per broker when Options.MaxPlans is
+// zero: enough for the largest public brokers (and the 1000-plan
+// benchmark), while a catalog of a million plans, which fits in the 32 MiB
+// an answer may have, is refused before its schemas are compiled.
+const DefaultMaxPlans = 1000
+
+// ReasonErrorTooManyPlans is the Ready reason of a broker whose catalog
+// lists more plans than Options.MaxPlans; nothing of it is applied.
+const ReasonErrorTooManyPlans = "ErrorTooManyPlans"
+
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers;servicebrokers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers/status;servicebrokers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses;clusterserviceplans;serviceclasses;serviceplans,verbs=get;list;watch;create;update;patch;delete
@@ -53,6 +68,12 @@ type Reconciler struct {
 	Now func() time.Time
 	// Schemas caches compiled parameter schemas across relists.
 	Schemas *schema.Cache
+	// MinRelistInterval is the floor of relistDuration; zero means
+	// DefaultMinRelistInterval.
+	MinRelistInterval time.Duration
+	// MaxPlans is the most plans a broker's catalog may list; zero means
+	// DefaultMaxPlans.
+	MaxPlans int
 
 	scope   scope
 	mu      sync.Mutex
@@ -75,6 +96,17 @@ type Options struct {
 	Transport http.RoundTripper
 	// Schemas caches compiled parameter schemas; one is made when nil.
 	Schemas *schema.Cache
+	// MinRelistInterval is the shortest time between two scheduled fetches
+	// of one broker's catalog: a broker whose relistDuration is shorter is
+	// relisted this often instead, and its Ready message says so. A spec
+	// change or a higher relistRequests still fetches at once. Zero means
+	// DefaultMinRelistInterval.
+	MinRelistInterval time.Duration
+	// MaxPlans is the most plans one broker's catalog may list, before
+	// catalogRestrictions filter it. A larger catalog is not applied at
+	// all: the broker is Ready=False with reason ErrorTooManyPlans, and its
+	// classes and plans stay as they were. Zero means DefaultMaxPlans.
+	MaxPlans int
 }
 
 // Setup registers the ClusterServiceBroker and ServiceBroker controllers
@@ -88,12 +120,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	for _, s := range []scope{clusterScope{}, namespacedScope{}} {
 		r := &Reconciler{
-			Schemas:        opts.Schemas,
-			Client:         mgr.GetClient(),
-			APIReader:      mgr.GetAPIReader(),
-			Recorder:       mgr.GetEventRecorder("service-catalog"),
-			RequestTimeout: opts.RequestTimeout,
-			Transport:      opts.Transport,
+			Schemas:           opts.Schemas,
+			Client:            mgr.GetClient(),
+			APIReader:         mgr.GetAPIReader(),
+			Recorder:          mgr.GetEventRecorder("service-catalog"),
+			RequestTimeout:    opts.RequestTimeout,
+			Transport:         opts.Transport,
+			MinRelistInterval: opts.MinRelistInterval,
+			MaxPlans:          opts.MaxPlans,
 		}
 		if err := r.setup(ctx, mgr, s); err != nil {
 			return err
@@ -107,6 +141,12 @@ func (r *Reconciler) setup(ctx context.Context, mgr ctrl.Manager, s scope) error
 	r.fetched = map[types.NamespacedName]fetchRecord{}
 	if r.Now == nil {
 		r.Now = time.Now
+	}
+	if r.MinRelistInterval <= 0 {
+		r.MinRelistInterval = DefaultMinRelistInterval
+	}
+	if r.MaxPlans <= 0 {
+		r.MaxPlans = DefaultMaxPlans
 	}
 	if err := s.setupIndexes(ctx, mgr); err != nil {
 		return err
@@ -153,18 +193,26 @@ func (r *Reconciler) untilDue(key types.NamespacedName, broker brokerObject) (ti
 	if spec.RelistBehavior == v1beta1.RelistBehaviorManual {
 		return 0, false
 	}
-	next := rec.at.Add(relistDuration(spec))
+	interval, _ := relistInterval(spec, r.MinRelistInterval)
+	next := rec.at.Add(interval)
 	if now := r.Now(); now.Before(next) {
 		return next.Sub(now), false
 	}
 	return 0, true
 }
 
-func relistDuration(spec *v1beta1.CommonServiceBrokerSpec) time.Duration {
+// relistInterval is the time between scheduled fetches: the broker's
+// relistDuration, or the default, raised to floor. raised says whether the
+// broker asked for less than floor.
+func relistInterval(spec *v1beta1.CommonServiceBrokerSpec, floor time.Duration) (interval time.Duration, raised bool) {
+	interval = DefaultRelistDuration
 	if spec.RelistDuration != nil && spec.RelistDuration.Duration > 0 {
-		return spec.RelistDuration.Duration
+		interval = spec.RelistDuration.Duration
 	}
-	return DefaultRelistDuration
+	if interval < floor {
+		return floor, true
+	}
+	return interval, false
 }
 
 func (r *Reconciler) remember(key types.NamespacedName, generation int64) {
@@ -179,33 +227,47 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	delete(r.fetched, key)
 }
 
+// fetchCatalog fetches the broker's catalog. Without a catalog, the failure
+// is in the broker's status and err, when set, asks for a retry.
+func (r *Reconciler) fetchCatalog(ctx context.Context, broker brokerObject) (*osb.CatalogResponse, error) {
+	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, brokerclient.Options{Timeout: r.RequestTimeout, Transport: r.Transport})
+	if err != nil {
+		var secretErr *brokerclient.AuthSecretError
+		if errors.As(err, &secretErr) {
+			return nil, r.fail(ctx, broker, v1beta1.ReasonErrorAuthSecret, secretErr.Error(), err)
+		}
+		return nil, err
+	}
+	osbClient, err := osb.New(cfg)
+	if err != nil {
+		// The broker's own settings are wrong; retrying will not help until
+		// the spec changes, which triggers a new reconcile.
+		r.remember(client.ObjectKeyFromObject(broker), broker.GetGeneration())
+		return nil, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "cannot reach the broker: "+err.Error(), nil)
+	}
+	catalog, err := osbClient.GetCatalog(ctx)
+	if err != nil {
+		return nil, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "catalog request failed: "+err.Error(), err)
+	}
+	return catalog, nil
+}
+
 // relist fetches the catalog, checks it and syncs the classes and plans.
 func (r *Reconciler) relist(ctx context.Context, broker brokerObject) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
 	key := client.ObjectKeyFromObject(broker)
 	requeue := ctrl.Result{}
 	if broker.GetCommonSpec().RelistBehavior != v1beta1.RelistBehaviorManual {
-		requeue.RequeueAfter = relistDuration(broker.GetCommonSpec())
+		requeue.RequeueAfter, _ = relistInterval(broker.GetCommonSpec(), r.MinRelistInterval)
 	}
 
-	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, brokerclient.Options{Timeout: r.RequestTimeout, Transport: r.Transport})
-	if err != nil {
-		var secretErr *brokerclient.AuthSecretError
-		if errors.As(err, &secretErr) {
-			return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorAuthSecret, secretErr.Error(), err)
-		}
+	catalog, err := r.fetchCatalog(ctx, broker)
+	if catalog == nil {
 		return ctrl.Result{}, err
 	}
-	osbClient, err := osb.New(cfg)
-	if err != nil {
-		// The broker's own settings are wrong; retrying will not help until
-		// the spec changes, which triggers a new reconcile.
+	if plans := countPlans(catalog); plans > r.MaxPlans {
 		r.remember(key, broker.GetGeneration())
-		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "cannot reach the broker: "+err.Error(), nil)
-	}
-	catalog, err := osbClient.GetCatalog(ctx)
-	if err != nil {
-		return ctrl.Result{}, r.fail(ctx, broker, v1beta1.ReasonErrorFetchingCatalog, "catalog request failed: "+err.Error(), err)
+		return requeue, r.fail(ctx, broker, ReasonErrorTooManyPlans, tooManyPlansMessage(plans, r.MaxPlans), nil)
 	}
 
 	allowed, err := parseRestrictions(broker.GetCommonSpec().CatalogRestrictions)

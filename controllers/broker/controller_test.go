@@ -39,9 +39,16 @@ func TestMain(m *testing.M) {
 
 const eventually, tick = 30 * time.Second, 100 * time.Millisecond
 
-// startController starts the broker controllers and removes every catalog
-// object when the test ends, so tests do not see each other's brokers.
+// startController starts the broker controllers with a relist floor low
+// enough for tests that relist every second.
 func startController(t testing.TB) *testenv.Manager {
+	return startControllerWith(t, broker.Options{MinRelistInterval: 500 * time.Millisecond})
+}
+
+// startControllerWith starts the broker controllers with opts and removes
+// every catalog object when the test ends, so tests do not see each other's
+// brokers.
+func startControllerWith(t testing.TB, opts broker.Options) *testenv.Manager {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, obj := range []client.Object{&v1beta1.ClusterServiceBroker{}, &v1beta1.ClusterServiceClass{}, &v1beta1.ClusterServicePlan{}} {
@@ -52,7 +59,7 @@ func startController(t testing.TB) *testenv.Manager {
 		}
 	})
 	return env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
-		return broker.Setup(ctx, mgr, broker.Options{})
+		return broker.Setup(ctx, mgr, opts)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb"
 )
 
 // maxProblemsListed keeps a condition message readable; the count says how
@@ -33,6 +35,34 @@ func invalidCatalogMessage(problems []string) string {
 // fetchedMessage says what a successful fetch yielded.
 func fetchedMessage(services, plans int) string {
 	return fmt.Sprintf("fetched %d %s, %d %s", services, plural(services, "service", "services"), plans, plural(plans, "plan", "plans"))
+}
+
+// relistNote tells the broker's owner that the catalog is fetched less
+// often than relistDuration asks, and why; empty when it is not.
+func relistNote(spec *v1beta1.CommonServiceBrokerSpec, floor time.Duration) string {
+	if spec.RelistBehavior == v1beta1.RelistBehaviorManual {
+		return ""
+	}
+	interval, raised := relistInterval(spec, floor)
+	if !raised {
+		return ""
+	}
+	return fmt.Sprintf("; relistDuration %s is below the minimum of %s, so the catalog is fetched every %s", spec.RelistDuration.Duration, floor, interval)
+}
+
+// countPlans counts every plan of a catalog, before restrictions filter it.
+func countPlans(catalog *osb.CatalogResponse) int {
+	n := 0
+	for _, svc := range catalog.Services {
+		n += len(svc.Plans)
+	}
+	return n
+}
+
+// tooManyPlansMessage refuses a catalog over the cap.
+func tooManyPlansMessage(plans, maxPlans int) string {
+	return fmt.Sprintf("the broker's catalog lists %d plans, more than the %d one broker may offer; it was not applied. "+
+		"Split the broker's services, or ask the cluster's operator to raise the manager's plan cap", plans, maxPlans)
 }
 
 func plural(n int, one, many string) string {
@@ -72,7 +102,7 @@ func (r *Reconciler) fail(ctx context.Context, broker brokerObject, reason, mess
 // succeed records a successful fetch. The status and event change only when
 // the catalog did, so an unchanged relist writes nothing.
 func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired desiredCatalog, done changes) error {
-	message := fetchedMessage(len(desired.classes), len(desired.plans))
+	message := fetchedMessage(len(desired.classes), len(desired.plans)) + relistNote(broker.GetCommonSpec(), r.MinRelistInterval)
 	next := readyStatus(*broker.GetCommonStatus(), broker.GetGeneration(), true, v1beta1.ReasonFetchedCatalog, message)
 	next.ServiceCount, next.PlanCount = int32(len(desired.classes)), int32(len(desired.plans))
 	next.ObservedRelistRequests = broker.GetCommonSpec().RelistRequests

@@ -4,13 +4,11 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// Cache remembers compiled schemas by content, so a schema is compiled once
-// however often a catalog is relisted or an instance admitted. It holds at
-// most its capacity, dropping the least recently used.
+// Cache remembers checkers by schema content, so a schema is compiled and
+// analysed once however often a catalog is relisted or an instance
+// admitted. It holds at most its capacity, dropping the least recently used.
 type Cache struct {
 	mu       sync.Mutex
 	capacity int
@@ -19,9 +17,9 @@ type Cache struct {
 }
 
 type cacheEntry struct {
-	key    [sha256.Size]byte
-	schema *jsonschema.Schema
-	err    error
+	key     [sha256.Size]byte
+	checker *Checker
+	err     error
 }
 
 // NewCache returns a cache of at most capacity schemas.
@@ -29,25 +27,26 @@ func NewCache(capacity int) *Cache {
 	return &Cache{capacity: capacity, order: list.New(), entries: map[[sha256.Size]byte]*list.Element{}}
 }
 
-// Compile returns the compiled form of raw, compiling it on first use.
-// A schema that fails to compile is remembered with its error.
-func (c *Cache) Compile(raw []byte) (*jsonschema.Schema, error) {
+// Compile returns the checker of raw, made by NewChecker on first use. A
+// schema that fails to compile, or is too costly, is remembered with its
+// error.
+func (c *Cache) Compile(raw []byte) (*Checker, error) {
 	key := sha256.Sum256(raw)
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
 		c.order.MoveToFront(el)
 		e := el.Value.(*cacheEntry)
 		c.mu.Unlock()
-		return e.schema, e.err
+		return e.checker, e.err
 	}
 	c.mu.Unlock()
 
-	compiled, err := Compile(raw)
+	compiled, err := NewChecker(raw)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok {
-		c.entries[key] = c.order.PushFront(&cacheEntry{key: key, schema: compiled, err: err})
+		c.entries[key] = c.order.PushFront(&cacheEntry{key: key, checker: compiled, err: err})
 		for c.order.Len() > c.capacity {
 			oldest := c.order.Back()
 			c.order.Remove(oldest)

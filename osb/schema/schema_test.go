@@ -37,6 +37,7 @@ func TestCompile(t *testing.T) {
 		"not JSON":                {schema: `{"type":`, wantErr: "not valid JSON"},
 		"invalid keyword value":   {schema: `{"type":"objekt"}`, wantErr: "is not valid against metaschema"},
 		"over 64 kB":              {schema: `{"description":"` + strings.Repeat("x", MaxBytes) + `"}`, wantErr: "schema larger than 64 kB"},
+		"too costly to check":     {schema: nestedAnyOf(20), wantErr: "too costly to check: up to 4194302 subschema evaluations"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
