@@ -24,6 +24,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook"
 )
@@ -46,6 +47,14 @@ type Options struct {
 	Webhooks bool
 	// SchemaCacheSize bounds the compiled parameter schemas kept; default 8192.
 	SchemaCacheSize int
+	// NamespacedReach limits where ServiceBrokers may connect; nil: anywhere.
+	NamespacedReach *reach.Policy
+	// ClusterReach limits where ClusterServiceBrokers may connect; nil: anywhere.
+	ClusterReach *reach.Policy
+	// MinRelistInterval is the floor of a broker's relistDuration; zero: a minute.
+	MinRelistInterval time.Duration
+	// MaxPlansPerBroker caps one broker's catalog; zero: 1000.
+	MaxPlansPerBroker int
 }
 
 // NewScheme holds the Kubernetes kinds and the catalog's.
@@ -71,17 +80,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.SchemaCacheSize == 0 {
 		opts.SchemaCacheSize = 8192
 	}
-	clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout}
+	clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout, NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach}
 	if err := offering.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	schemas := schema.NewCache(opts.SchemaCacheSize)
 	if opts.Webhooks {
-		if err := webhook.Setup(mgr, schemas); err != nil {
+		if err := webhook.Setup(mgr, schemas, webhook.Options{NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach}); err != nil {
 			return fmt.Errorf("set up webhooks: %w", err)
 		}
 	}
-	if err := broker.Setup(ctx, mgr, broker.Options{RequestTimeout: opts.BrokerTimeout, Schemas: schemas}); err != nil {
+	if err := broker.Setup(ctx, mgr, broker.Options{
+		RequestTimeout: opts.BrokerTimeout, Schemas: schemas, NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach,
+		MinRelistInterval: opts.MinRelistInterval, MaxPlans: opts.MaxPlansPerBroker,
+	}); err != nil {
 		return fmt.Errorf("set up broker controllers: %w", err)
 	}
 	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{

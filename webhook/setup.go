@@ -10,6 +10,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/injector"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 	"github.com/servicecatalog/service-catalog/webhook/broker"
@@ -19,10 +20,17 @@ import (
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
+// Options configure the webhooks.
+type Options struct {
+	// NamespacedReach and ClusterReach are the address policies of the two
+	// broker kinds: admission refuses a host the policy refuses.
+	NamespacedReach, ClusterReach *reach.Policy
+}
+
 // Setup registers every webhook on the manager's webhook server, the pod
 // injector included. The handlers read the manager's cache;
 // offering.SetupIndexes must have run.
-func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
+func Setup(mgr ctrl.Manager, schemas *schema.Cache, opts Options) error {
 	cache := mgr.GetClient()
 	sar := access.SubjectAccessReviews{Client: mgr.GetClient()}
 	inst := &serviceinstance.Webhook{Cache: cache, Schemas: schemas, Access: sar}
@@ -34,11 +42,11 @@ func Setup(mgr ctrl.Manager, schemas *schema.Cache) error {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker"}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach}).Complete(); err != nil {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker"}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach}).Complete(); err != nil {
 		return err
 	}
 	mgr.GetWebhookServer().Register(injector.Path, &ctrlwebhook.Admission{

@@ -44,6 +44,9 @@ type options struct {
 	maxPollingDuration      time.Duration
 	brokerTimeout           time.Duration
 	maxRetryDuration        time.Duration
+	minRelistInterval       time.Duration
+	maxPlansPerBroker       int
+	reach                   reachFlags
 	webhooks                bool
 	webhookPort             int
 	webhookCertDir          string
@@ -62,6 +65,12 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.maxPollingDuration, "max-polling-duration", 24*time.Hour, "How long an asynchronous operation is polled before it counts as failed, when the plan sets no maximum_polling_duration.")
 	fs.DurationVar(&o.brokerTimeout, "broker-request-timeout", 60*time.Second, "Timeout of each request to a broker.")
 	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 7*24*time.Hour, "How long a provision or bind whose failures may pass (5xx, timeouts, lost connections) is tried again, with backoff, before it counts as failed.")
+	fs.DurationVar(&o.minRelistInterval, "min-relist-interval", time.Minute, "Shortest time between two scheduled catalog fetches of one broker; a shorter relistDuration is raised to it.")
+	fs.IntVar(&o.maxPlansPerBroker, "max-plans-per-broker", 1000, "Most plans one broker's catalog may list; a larger catalog is not applied (ErrorTooManyPlans).")
+	fs.StringVar(&o.reach.namespacedDenied, "namespaced-broker-denied-cidrs", "", "Addresses ServiceBrokers may not connect to, besides loopback, link-local, unspecified and the API server's (comma-separated CIDRs).")
+	fs.StringVar(&o.reach.namespacedAllowed, "namespaced-broker-allowed-cidrs", "", "Addresses ServiceBrokers may connect to even when denied (comma-separated CIDRs; 0.0.0.0/0,::/0 turns the check off).")
+	fs.StringVar(&o.reach.clusterDenied, "cluster-broker-denied-cidrs", "", "Addresses ClusterServiceBrokers may not connect to (comma-separated CIDRs); none by default.")
+	fs.StringVar(&o.reach.clusterAllowed, "cluster-broker-allowed-cidrs", "", "Exceptions to --cluster-broker-denied-cidrs (comma-separated CIDRs).")
 	fs.BoolVar(&o.webhooks, "webhooks", true, "Serve the admission webhooks.")
 	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on (HTTPS).")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks; reloaded when they change. Default: <tmp>/k8s-webhook-server/serving-certs.")
@@ -97,9 +106,15 @@ func run(opts options) error {
 	if opts.clusterID == "" {
 		opts.clusterID = clusterID(ctx, mgr)
 	}
+	namespacedReach, clusterReach, err := opts.reach.policies(cfg)
+	if err != nil {
+		return err
+	}
 	if err := manager.Setup(ctx, mgr, manager.Options{
 		ClusterID: opts.clusterID, MaxPollInterval: opts.maxPollInterval, MaxPollingDuration: opts.maxPollingDuration,
 		BrokerTimeout: opts.brokerTimeout, MaxRetryDuration: opts.maxRetryDuration, Webhooks: opts.webhooks,
+		NamespacedReach: namespacedReach, ClusterReach: clusterReach,
+		MinRelistInterval: opts.minRelistInterval, MaxPlansPerBroker: opts.maxPlansPerBroker,
 	}); err != nil {
 		return err
 	}

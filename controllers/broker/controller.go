@@ -22,6 +22,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/osb"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/osb/schema"
 )
 
@@ -64,6 +65,9 @@ type Reconciler struct {
 	RequestTimeout time.Duration
 	// Transport, when set, carries the OSB requests (tests).
 	Transport http.RoundTripper
+	// NamespacedReach and ClusterReach limit where ServiceBrokers and
+	// ClusterServiceBrokers may connect (see brokerclient.Options).
+	NamespacedReach, ClusterReach *reach.Policy
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
 	// Schemas caches compiled parameter schemas across relists.
@@ -94,6 +98,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Transport, when set, carries the OSB requests (tests).
 	Transport http.RoundTripper
+	// NamespacedReach and ClusterReach limit where ServiceBrokers and
+	// ClusterServiceBrokers may connect (see brokerclient.Options).
+	NamespacedReach, ClusterReach *reach.Policy
 	// Schemas caches compiled parameter schemas; one is made when nil.
 	Schemas *schema.Cache
 	// MinRelistInterval is the shortest time between two scheduled fetches
@@ -230,7 +237,7 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 // fetchCatalog fetches the broker's catalog. Without a catalog, the failure
 // is in the broker's status and err, when set, asks for a retry.
 func (r *Reconciler) fetchCatalog(ctx context.Context, broker brokerObject) (*osb.CatalogResponse, error) {
-	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, brokerclient.Options{Timeout: r.RequestTimeout, Transport: r.Transport})
+	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, brokerclient.Options{Timeout: r.RequestTimeout, Transport: r.Transport, NamespacedReach: r.NamespacedReach, ClusterReach: r.ClusterReach})
 	if err != nil {
 		var secretErr *brokerclient.AuthSecretError
 		if errors.As(err, &secretErr) {

@@ -2,11 +2,13 @@ package testenv
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/manager"
+	"github.com/servicecatalog/service-catalog/osb/reach"
 )
 
 // CatalogOptions tune the controllers SetupCatalog registers.
@@ -38,6 +40,15 @@ func SetupCatalog(opts CatalogOptions) func(ctx context.Context, mgr ctrl.Manage
 		return manager.Setup(ctx, mgr, manager.Options{
 			ClusterID: "test-cluster", MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration,
 			BrokerTimeout: opts.BrokerTimeout, Webhooks: opts.Webhooks, SchemaCacheSize: 1024,
+			NamespacedReach: testReach(),
 		})
 	}
+}
+
+// testReach is the production policy for namespaced brokers, but for
+// loopback, where the tests' brokers listen.
+func testReach() *reach.Policy {
+	p := reach.Default()
+	p.Allowed = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	return p
 }
