@@ -17,7 +17,7 @@ func TestReachFlags(t *testing.T) {
 		cluster        bool
 		wantErr        string
 	}{
-		"defaults": {refused: []string{"127.0.0.1", "169.254.169.254", "10.96.0.1"}, clear: []string{"10.1.2.3", "203.0.113.7"}},
+		"defaults":              {refused: []string{"127.0.0.1", "169.254.169.254", "10.96.0.1"}, clear: []string{"10.1.2.3", "203.0.113.7"}},
 		"an extra denied range": {flags: reachFlags{namespacedDenied: "10.0.0.0/8"}, refused: []string{"10.1.2.3"}, clear: []string{"203.0.113.7"}},
 		"loopback allowed":      {flags: reachFlags{namespacedAllowed: "127.0.0.0/8"}, refused: []string{"169.254.169.254"}, clear: []string{"127.0.0.1"}},
 		"a cluster policy":      {flags: reachFlags{clusterDenied: "169.254.0.0/16"}, cluster: true},
