@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
@@ -92,7 +91,7 @@ func (v *Validator[T]) checkURL(raw string) (field.ErrorList, admission.Warnings
 	path := specPath.Child("url")
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return field.ErrorList{field.Invalid(path, osb.RedactURL(raw), "must be an http or https URL with a host, like https://broker.example.com")}, nil
+		return field.ErrorList{field.Invalid(path, shownURL(raw), "must be an http or https URL with a host, like https://broker.example.com")}, nil
 	}
 	var warnings admission.Warnings
 	if u.User != nil {
@@ -144,4 +143,14 @@ func (v *Validator[T]) checkAuthSecret(ctx context.Context, b T) field.ErrorList
 		}
 	}
 	return errs
+}
+
+// shownURL is how a refused URL appears in a message: as written, unless
+// it holds user info; then not at all, since in a URL that does not parse
+// even the part after the '@' may be the password.
+func shownURL(raw string) string {
+	if strings.Contains(raw, "@") {
+		return "(not shown: it holds user info)"
+	}
+	return raw
 }
