@@ -86,7 +86,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	schemas := schema.NewCache(opts.SchemaCacheSize)
 	if opts.Webhooks {
-		if err := webhook.Setup(mgr, schemas, webhook.Options{NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach}); err != nil {
+		if err := webhook.Setup(mgr, schemas, webhook.Options{NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}); err != nil {
 			return fmt.Errorf("set up webhooks: %w", err)
 		}
 	}

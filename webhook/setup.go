@@ -4,6 +4,8 @@
 package webhook
 
 import (
+	"time"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -25,6 +27,8 @@ type Options struct {
 	// NamespacedReach and ClusterReach are the address policies of the two
 	// broker kinds: admission refuses a host the policy refuses.
 	NamespacedReach, ClusterReach *reach.Policy
+	// MinRelistInterval is the brokers' relist floor, for admission warnings.
+	MinRelistInterval time.Duration
 }
 
 // Setup registers every webhook on the manager's webhook server, the pod
@@ -42,11 +46,11 @@ func Setup(mgr ctrl.Manager, schemas *schema.Cache, opts Options) error {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
 		return err
 	}
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
-		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach}).Complete(); err != nil {
+		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
 		return err
 	}
 	mgr.GetWebhookServer().Register(injector.Path, &ctrlwebhook.Admission{

@@ -40,6 +40,9 @@ type Validator[T interface {
 	// controllers check every connection anyway; this says so at once.
 	// Nil checks nothing.
 	Reach *reach.Policy
+	// MinRelistInterval is the manager's floor of relistDuration, for the
+	// warning that says a shorter one is raised; zero: a minute.
+	MinRelistInterval time.Duration
 }
 
 var specPath = field.NewPath("spec")
@@ -65,8 +68,12 @@ func (v *Validator[T]) validate(ctx context.Context, b T) (admission.Warnings, e
 	if len(spec.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(spec.CABundle) {
 		errs = append(errs, field.Invalid(specPath.Child("caBundle"), "", "holds no PEM certificate"))
 	}
-	if spec.RelistDuration != nil && spec.RelistDuration.Duration < time.Minute {
-		warnings = append(warnings, fmt.Sprintf("relistDuration %s fetches the catalog very often; a few minutes is usual", spec.RelistDuration.Duration))
+	floor := v.MinRelistInterval
+	if floor == 0 {
+		floor = time.Minute
+	}
+	if spec.RelistDuration != nil && spec.RelistDuration.Duration < floor {
+		warnings = append(warnings, fmt.Sprintf("relistDuration %s is below the manager's minimum of %s: the catalog is fetched every %s", spec.RelistDuration.Duration, floor, floor))
 	}
 	if r := spec.CatalogRestrictions; r != nil {
 		for name, reqs := range map[string][]string{"serviceClass": r.ServiceClass, "servicePlan": r.ServicePlan} {
