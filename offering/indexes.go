@@ -34,7 +34,7 @@ func Indexes() []Index {
 			return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
 		}},
 		{&v1beta1.ServiceInstance{}, IndexInstanceExternalID, func(o client.Object) []string {
-			return []string{o.(*v1beta1.ServiceInstance).Spec.ExternalID}
+			return []string{externalIDKey(o.(*v1beta1.ServiceInstance).Spec.ExternalID)}
 		}},
 		{&v1beta1.ClusterServicePlan{}, indexClassRef, func(o client.Object) []string {
 			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}

@@ -502,7 +502,7 @@ func TestExternalIDTakeoverIsRefused(t *testing.T) {
 	failed := meta.FindStatusCondition(attacker.Status.Conditions, v1beta1.ConditionFailed)
 	require.NotNil(t, failed)
 	assert.Equal(t, v1beta1.ReasonExternalIDInUse, failed.Reason)
-	assert.Contains(t, failed.Message, "is already used at this broker by a ServiceInstance in namespace team-a; nothing was sent")
+	assert.Contains(t, failed.Message, "is already used by a ServiceInstance in namespace team-a; nothing was sent")
 	assert.NotContains(t, failed.Message, "payments", "the holder's name is not disclosed")
 	assert.Len(t, k.Broker.Requests(osbtest.Provision), 1, "only the victim's provision reached the broker")
 

@@ -253,8 +253,8 @@ func brokerUnreachable(inst *v1beta1.ServiceInstance, err *brokerError) {
 	setReady(inst, metav1.ConditionFalse, reasonErrorWithBroker, err.Error())
 }
 
-// aheadOf is the first of the instances sharing inst's externalID at its
-// broker that keeps it: one that reached the broker already, else the
+// aheadOf is the first of the instances sharing inst's externalID that
+// keeps it: one that reached the broker already, else the
 // oldest. nil when inst keeps it.
 func aheadOf(inst *v1beta1.ServiceInstance, holders []v1beta1.ServiceInstance) *v1beta1.ServiceInstance {
 	for i := range holders {
@@ -274,10 +274,10 @@ func olderThan(a, b *v1beta1.ServiceInstance) bool {
 	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 }
 
-// externalIDInUse refuses to provision with an id another instance holds
-// at the broker: it would act on that instance's service.
+// externalIDInUse refuses to provision with an id another instance holds:
+// it would act on that instance's service.
 func externalIDInUse(inst *v1beta1.ServiceInstance, namespace string) {
 	setFailed(inst, v1beta1.ReasonExternalIDInUse, fmt.Sprintf(
-		"externalID %q is already used at this broker by a ServiceInstance in namespace %s; nothing was sent. Delete this instance and create it without spec.externalID",
+		"externalID %q is already used by a ServiceInstance in namespace %s; nothing was sent. Delete this instance and create it without spec.externalID",
 		inst.Spec.ExternalID, namespace))
 }

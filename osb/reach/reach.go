@@ -91,11 +91,14 @@ func (p *Policy) Check(addr netip.Addr) error {
 	// An IPv4-mapped IPv6 address reaches the IPv4 host, and a prefix never
 	// contains an address with a zone: compare the bare address.
 	addr = addr.Unmap().WithZone("")
-	if _, ok := find(p.Allowed, addr); ok {
-		return nil
-	}
-	if rule, ok := find(p.APIServer, addr); ok {
+	allowed, isAllowed := find(p.Allowed, addr)
+	// The API server yields only to an allowance as narrow as its own
+	// address: allowing a private range must not re-allow it by accident.
+	if rule, ok := find(p.APIServer, addr); ok && (!isAllowed || allowed.Bits() < rule.Bits()) {
 		return &RefusedError{Addr: addr, Rule: rule, Reason: "the Kubernetes API server", Hint: p.Hint}
+	}
+	if isAllowed {
+		return nil
 	}
 	if rule, ok := find(p.Denied, addr); ok {
 		return &RefusedError{Addr: addr, Rule: rule, Reason: reasonOf(rule), Hint: p.Hint}

@@ -25,6 +25,10 @@ func TestCheck(t *testing.T) {
 	narrowed := reach.Default()
 	narrowed.Denied = append(narrowed.Denied, prefixes(t, "10.0.0.0/8")...)
 	narrowed.Allowed = prefixes(t, "10.1.0.0/16")
+	privateAllowed := reach.Default(netip.MustParsePrefix("10.96.0.1/32"))
+	privateAllowed.Allowed = prefixes(t, "10.0.0.0/8")
+	apiServerAllowed := reach.Default(netip.MustParsePrefix("10.96.0.1/32"))
+	apiServerAllowed.Allowed = prefixes(t, "10.96.0.1/32")
 
 	tests := map[string]struct {
 		policy *reach.Policy
@@ -51,6 +55,9 @@ func TestCheck(t *testing.T) {
 		"operator's denied range":       {policy: narrowed, addr: "10.2.3.4", rule: "10.0.0.0/8", reason: "denied by the operator"},
 		"operator's exception in it":    {policy: narrowed, addr: "10.1.3.4"},
 		"nil policy refuses nothing":    {policy: nil, addr: "127.0.0.1"},
+		"a private range does not re-allow the API server": {policy: privateAllowed, addr: "10.96.0.1", rule: "10.96.0.1/32", reason: "API server"},
+		"the rest of that range is allowed":                {policy: privateAllowed, addr: "10.96.0.2"},
+		"the API server allowed by its own address":        {policy: apiServerAllowed, addr: "10.96.0.1"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

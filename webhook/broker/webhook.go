@@ -4,6 +4,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -53,8 +54,44 @@ func (v *Validator[T]) ValidateCreate(ctx context.Context, b T) (admission.Warni
 }
 
 // ValidateUpdate validates a changed broker.
-func (v *Validator[T]) ValidateUpdate(ctx context.Context, _, b T) (admission.Warnings, error) {
-	return v.validate(ctx, b)
+func (v *Validator[T]) ValidateUpdate(ctx context.Context, old, b T) (admission.Warnings, error) {
+	warnings, err := v.validate(ctx, b)
+	if err != nil {
+		return warnings, err
+	}
+	if errs := v.checkRedirect(ctx, old, b); len(errs) > 0 {
+		return warnings, apierrors.NewInvalid(schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: v.Kind}, b.GetName(), errs)
+	}
+	return warnings, nil
+}
+
+// checkRedirect: a broker's instances send the content of the Secrets
+// their parametersFrom name to wherever the broker points. Whoever points
+// it elsewhere (or changes how it is verified) must be able to read every
+// Secret of the broker's scope: its namespace, or the cluster.
+func (v *Validator[T]) checkRedirect(ctx context.Context, old, b T) field.ErrorList {
+	o, n := old.GetCommonSpec(), b.GetCommonSpec()
+	if o.URL == n.URL && bytes.Equal(o.CABundle, n.CABundle) && o.InsecureSkipTLSVerify == n.InsecureSkipTLSVerify {
+		return nil
+	}
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil || v.Access == nil {
+		return nil
+	}
+	ok, err := v.Access.CanReadSecret(ctx, req, b.GetNamespace(), "")
+	switch {
+	case err != nil:
+		return field.ErrorList{field.InternalError(specPath.Child("url"), err)}
+	case !ok:
+		scope := "namespace " + b.GetNamespace()
+		if b.GetNamespace() == "" {
+			scope = "the cluster"
+		}
+		return field.ErrorList{field.Forbidden(specPath.Child("url"), fmt.Sprintf(
+			"user %q cannot read every Secret of %s, which this broker's instances may send it; only such a user may change where the broker points or how it is verified",
+			req.UserInfo.Username, scope))}
+	}
+	return nil
 }
 
 // ValidateDelete allows every deletion.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -188,6 +189,38 @@ func TestBrokerAdmissionFollowsThePolicy(t *testing.T) {
 			var review admissionv1.AdmissionReview
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &review))
 			assert.Equal(t, tc.allowed, review.Response.Allowed, rec.Body.String())
+		})
+	}
+}
+
+// TestRepointingNeedsTheScopesSecrets: a user who may edit a broker but not
+// read its namespace's Secrets cannot point it at their own host, to which
+// its instances would then send their parametersFrom Secrets.
+func TestRepointingNeedsTheScopesSecrets(t *testing.T) {
+	ctx := admission.NewContextWithRequest(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UserInfo: authenticationv1.UserInfo{Username: "mallory"}}})
+	v := &broker.Validator[*v1beta1.ServiceBroker]{Access: readOnly{}, Kind: "ServiceBroker"}
+	old := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "team-a"}}
+	old.Spec.URL = "https://broker.example.com"
+	tests := map[string]struct {
+		change  func(*v1beta1.ServiceBroker)
+		refused bool
+	}{
+		"another URL":           {change: func(b *v1beta1.ServiceBroker) { b.Spec.URL = "https://mallory.example.net" }, refused: true},
+		"TLS verification off":  {change: func(b *v1beta1.ServiceBroker) { b.Spec.InsecureSkipTLSVerify = true }, refused: true},
+		"only the relist count": {change: func(b *v1beta1.ServiceBroker) { b.Spec.RelistRequests++ }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			updated := old.DeepCopy()
+			tc.change(updated)
+			_, err := v.ValidateUpdate(ctx, old, updated)
+			if !tc.refused {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `user "mallory" cannot read every Secret of namespace team-a`)
 		})
 	}
 }

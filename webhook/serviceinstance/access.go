@@ -2,7 +2,6 @@ package serviceinstance
 
 import (
 	"context"
-	"reflect"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -11,9 +10,12 @@ import (
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
-// checkSecretAccess refuses parametersFrom Secrets the user cannot read.
-func (w *Webhook) checkSecretAccess(ctx context.Context, old, inst *v1beta1.ServiceInstance) field.ErrorList {
-	if w.Access == nil || (old != nil && reflect.DeepEqual(old.Spec.ParametersFrom, inst.Spec.ParametersFrom)) {
+// checkSecretAccess refuses parametersFrom Secrets the user cannot read. It
+// runs on every change a user makes, not only to parametersFrom: any change
+// (a raised updateRequests, say) sends the Secrets' content to the broker
+// on this user's behalf.
+func (w *Webhook) checkSecretAccess(ctx context.Context, _, inst *v1beta1.ServiceInstance) field.ErrorList {
+	if w.Access == nil {
 		return nil
 	}
 	req, err := admission.RequestFromContext(ctx)

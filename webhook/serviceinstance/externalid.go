@@ -10,8 +10,8 @@ import (
 	"github.com/servicecatalog/service-catalog/offering"
 )
 
-// checkExternalID refuses an externalID another instance uses at the same
-// broker: with it, this instance would act on that one's service. The
+// checkExternalID refuses an externalID another instance uses (but for
+// case): with it, this instance would act on that one's service. The
 // message names the holder's namespace only, not its name.
 func (w *Webhook) checkExternalID(ctx context.Context, old, inst *v1beta1.ServiceInstance) field.ErrorList {
 	if old != nil && old.Spec.ExternalID == inst.Spec.ExternalID {
@@ -25,6 +25,6 @@ func (w *Webhook) checkExternalID(ctx context.Context, old, inst *v1beta1.Servic
 		return nil
 	}
 	return field.ErrorList{field.Forbidden(specPath.Child("externalID"), fmt.Sprintf(
-		"externalID %q is already used at this broker by a ServiceInstance in namespace %s; leave externalID out to get a new one",
+		"externalID %q is already used by a ServiceInstance in namespace %s; leave externalID out to get a new one",
 		inst.Spec.ExternalID, holders[0].Namespace))}
 }
