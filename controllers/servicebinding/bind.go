@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/parameters"
 )
@@ -141,4 +142,6 @@ func logAnswer(s *scope, op string, n next, err error) {
 
 // attempts is now and the retry policy, for the decisions that may
 // schedule another bind.
-func (r *Reconciler) attempts() attempts { return attempts{now: r.Now(), policy: r.Retry} }
+func (r *Reconciler) attempts() status.Attempts {
+	return status.Attempts{Now: r.Now(), Policy: r.Retry}
+}

@@ -1,11 +1,7 @@
 package servicebinding_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
-
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
@@ -24,13 +20,6 @@ func useEnv(t *testing.T) { env = shared.Env(t) }
 // set TEST_LOGS=1 to see it on stderr too.
 var managerLogs testenv.LogBuffer
 
-func TestMain(m *testing.M) {
-	ctrl.SetLogger(managerLogs.Logger())
-	code := m.Run()
-	if err := shared.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { shared.Main(m, &managerLogs) }
 
 const eventually, tick = testenv.Timeout, testenv.Tick

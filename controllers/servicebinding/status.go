@@ -92,7 +92,7 @@ func asyncStarted(b *v1beta1.ServiceBinding, operation string) next {
 // bindAnswered records the broker's answer to a bind request. Failures
 // that may pass are tried again (after orphan mitigation where the spec
 // asks for it); only refusals that will repeat are final.
-func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error, retry attempts) (next, error) {
+func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error, retry status.Attempts) (next, error) {
 	switch {
 	case err == nil && resp.Async:
 		setReady(b, metav1.ConditionFalse, v1beta1.ReasonBinding, "The broker is binding asynchronously")
@@ -104,7 +104,7 @@ func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error, 
 	switch osb.OutcomeOf(err) {
 	case osb.Retriable:
 		clearOperation(b)
-		return retry.failed(b, msg), nil
+		return failedAttempt(b, msg, retry), nil
 	case osb.Uncertain:
 		startOrphanMitigation(b, msg)
 		return mitigate, nil
@@ -181,7 +181,7 @@ func unbindFailed(b *v1beta1.ServiceBinding, failure string) {
 
 // confirmUnbind records an unbind the broker confirmed: the end of orphan
 // mitigation, after which the bind is tried again, or of the binding.
-func confirmUnbind(b *v1beta1.ServiceBinding, retry attempts) next {
+func confirmUnbind(b *v1beta1.ServiceBinding, retry status.Attempts) next {
 	st := &b.Status
 	st.UnbindStatus = v1beta1.UnbindStatusSucceeded
 	clearOperation(b)
@@ -201,21 +201,13 @@ func confirmUnbind(b *v1beta1.ServiceBinding, retry attempts) next {
 	if !b.DeletionTimestamp.IsZero() {
 		return done
 	}
-	return retry.failed(b, failure+"; the broker's partial binding was removed")
+	return failedAttempt(b, failure+"; the broker's partial binding was removed", retry)
 }
 
-// attempts is the clock and the policy that decide when a failed bind is
-// tried again.
-type attempts struct {
-	now    time.Time
-	policy status.RetryPolicy
-}
-
-// failed records a failed bind attempt: tried again after a backoff, or,
-// once the policy's budget is spent, final.
-func (a attempts) failed(b *v1beta1.ServiceBinding, failure string) next {
-	if a.policy.Attempt(b, &b.Status.Retry, a.now, v1beta1.ReasonBindCallFailed, failure,
-		"Delete the binding and create it again to retry") {
+// failedAttempt records a failed bind attempt: tried again after a
+// backoff, or, once the retry budget is spent, final.
+func failedAttempt(b *v1beta1.ServiceBinding, failure string, a status.Attempts) next {
+	if a.Failed(b, &b.Status.Retry, v1beta1.ReasonBindCallFailed, failure, "Delete the binding and create it again to retry") {
 		return retryLater
 	}
 	return done

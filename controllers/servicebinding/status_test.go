@@ -108,7 +108,7 @@ func TestCredentialsStored(t *testing.T) {
 }
 
 // testAttempts is a fixed clock and a short retry budget.
-var testAttempts = attempts{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
+var testAttempts = status.Attempts{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
 
 func TestUnbindAfterOrphanMitigationReportsItsCause(t *testing.T) {
 	b := binding(v1beta1.ServiceBindingOperationUnbind)

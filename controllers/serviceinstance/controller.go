@@ -257,11 +257,7 @@ func (r *Reconciler) follow(ctx context.Context, s *scope, n next, err error) (c
 
 // pollInterval is how long to wait before the next last_operation poll.
 func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time) time.Duration {
-	var elapsed time.Duration
-	if started != nil {
-		elapsed = r.Now().Sub(started.Time)
-	}
-	return osb.PollInterval(retryAfter, elapsed, r.MaxPollInterval)
+	return status.PollInterval(r.Now(), retryAfter, started, r.MaxPollInterval)
 }
 
 func (r *Reconciler) kubernetesContext(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {

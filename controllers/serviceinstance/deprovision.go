@@ -166,7 +166,7 @@ func deprovisionFailed(inst *v1beta1.ServiceInstance, failure string) {
 
 // confirmDeprovision records a deprovision the broker confirmed: the end of
 // orphan mitigation (and what follows it), or of the instance.
-func confirmDeprovision(inst *v1beta1.ServiceInstance, retry attempts) next {
+func confirmDeprovision(inst *v1beta1.ServiceInstance, retry status.Attempts) next {
 	if inst.Status.OrphanMitigationInProgress {
 		n := orphanMitigated(inst, retry)
 		if inst.DeletionTimestamp.IsZero() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/parameters"
@@ -103,4 +104,6 @@ func readyReason(inst *v1beta1.ServiceInstance) string {
 
 // attempts is now and the retry policy, for the decisions that may
 // schedule another provision.
-func (r *Reconciler) attempts() attempts { return attempts{now: r.Now(), policy: r.Retry} }
+func (r *Reconciler) attempts() status.Attempts {
+	return status.Attempts{Now: r.Now(), Policy: r.Retry}
+}

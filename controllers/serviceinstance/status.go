@@ -138,7 +138,7 @@ func asyncStarted(inst *v1beta1.ServiceInstance, operation string) next {
 // provisionAnswered records the broker's answer to a provision request.
 // Failures that may pass are tried again (after orphan mitigation where the
 // spec asks for it); only refusals that will repeat are final.
-func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error, retry attempts) (next, error) {
+func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error, retry status.Attempts) (next, error) {
 	if err == nil {
 		setDashboard(inst, resp.DashboardURL)
 		if resp.Async {
@@ -152,7 +152,7 @@ func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionRespons
 	switch osb.OutcomeOf(err) {
 	case osb.Retriable:
 		clearOperation(inst)
-		return retry.failed(inst, msg), nil
+		return failedAttempt(inst, msg, retry), nil
 	case osb.Uncertain:
 		// The broker may hold an instance the cluster would not know about:
 		// delete it before anything else (spec: Orphan Mitigation).
@@ -209,7 +209,7 @@ func startOrphanMitigation(inst *v1beta1.ServiceInstance, failure string) {
 
 // orphanMitigated records the end of orphan mitigation: the provision
 // failed, and the broker holds nothing of it; it is tried again.
-func orphanMitigated(inst *v1beta1.ServiceInstance, retry attempts) next {
+func orphanMitigated(inst *v1beta1.ServiceInstance, retry status.Attempts) next {
 	st := &inst.Status
 	failure := st.OrphanMitigationCause
 	if failure == "" {
@@ -222,21 +222,13 @@ func orphanMitigated(inst *v1beta1.ServiceInstance, retry attempts) next {
 	st.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
 	clearOperation(inst)
 	status.SetCondition(inst, v1beta1.ConditionOrphanMitigation, metav1.ConditionFalse, v1beta1.ReasonOrphanMitigationSuccessful, "the broker confirmed it holds nothing of the failed provision")
-	return retry.failed(inst, failure+"; the broker's partial instance was removed")
+	return failedAttempt(inst, failure+"; the broker's partial instance was removed", retry)
 }
 
-// attempts is the clock and the policy that decide when a failed
-// provision is tried again.
-type attempts struct {
-	now    time.Time
-	policy status.RetryPolicy
-}
-
-// failed records a failed provision attempt: tried again after a backoff,
-// or, once the policy's budget is spent, final.
-func (a attempts) failed(inst *v1beta1.ServiceInstance, failure string) next {
-	if a.policy.Attempt(inst, &inst.Status.Retry, a.now, v1beta1.ReasonProvisionCallFailed, failure,
-		"Fix the spec, or raise spec.updateRequests to try again") {
+// failedAttempt records a failed provision attempt: tried again after a
+// backoff, or, once the retry budget is spent, final.
+func failedAttempt(inst *v1beta1.ServiceInstance, failure string, a status.Attempts) next {
+	if a.Failed(inst, &inst.Status.Retry, v1beta1.ReasonProvisionCallFailed, failure, "Fix the spec, or raise spec.updateRequests to try again") {
 		return retryLater
 	}
 	return done

@@ -81,7 +81,7 @@ func TestProvisionAnswered(t *testing.T) {
 }
 
 // testAttempts is a fixed clock and a short retry budget.
-var testAttempts = attempts{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
+var testAttempts = status.Attempts{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Policy: status.RetryPolicy{Base: 15 * time.Second, Cap: time.Minute, MaxDuration: time.Hour}}
 
 // TestOrphanMitigationReportsItsCause: the failure that started the cleanup
 // comes from a typed field, whatever the Ready message says meanwhile, and
@@ -105,8 +105,8 @@ func TestRetriesEndWhenTheBudgetIsSpent(t *testing.T) {
 	a := testAttempts
 	n := retryLater
 	for i := 0; i < 100 && n == retryLater; i++ {
-		n = a.failed(inst, "provision failed: 503")
-		a.now = a.now.Add(a.policy.Cap)
+		n = failedAttempt(inst, "provision failed: 503", a)
+		a.Now = a.Now.Add(a.Policy.Cap)
 	}
 	require.Equal(t, done, n, "the failure became final")
 	failed := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionFailed)

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/osb"
 )
 
 // RetryPolicy spaces the attempts of an operation whose failure may pass:
@@ -78,4 +79,28 @@ func (p RetryPolicy) Attempt(obj Object, retry **v1beta1.RetryStatus, now time.T
 	SetReady(obj, metav1.ConditionFalse, reason, fmt.Sprintf("%s; attempt %d failed, the next is at %s",
 		failure, next.Attempts, next.NextAttemptTime.UTC().Format(time.RFC3339)))
 	return true
+}
+
+// PollInterval is how long to wait before the next last_operation poll of
+// an operation started at started (nil: just now), given the broker's
+// Retry-After and the cap between polls.
+func PollInterval(now time.Time, retryAfter time.Duration, started *metav1.Time, maxInterval time.Duration) time.Duration {
+	var elapsed time.Duration
+	if started != nil {
+		elapsed = now.Sub(started.Time)
+	}
+	return osb.PollInterval(retryAfter, elapsed, maxInterval)
+}
+
+// Attempts is the moment and the retry policy by which one reconcile
+// decides when a failed operation is tried again.
+type Attempts struct {
+	Now    time.Time
+	Policy RetryPolicy
+}
+
+// Failed records a failed attempt of obj's operation (see
+// RetryPolicy.Attempt) and reports whether another one follows.
+func (a Attempts) Failed(obj Object, retry **v1beta1.RetryStatus, reason, failure, hint string) bool {
+	return a.Policy.Attempt(obj, retry, a.Now, reason, failure, hint)
 }

@@ -1,8 +1,12 @@
 package testenv
 
 import (
+	"fmt"
+	"os"
 	"sync"
 	"testing"
+
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // Shared is one Env for a whole test binary, started by the first test that
@@ -34,4 +38,16 @@ func (s *Shared) Stop() error {
 		return nil
 	}
 	return s.env.Stop()
+}
+
+// Main is the TestMain of a package whose envtest tests share s: it sends
+// the controllers' logs to logs, runs the tests, stops the control plane if
+// one started, and exits.
+func (s *Shared) Main(m *testing.M, logs *LogBuffer) {
+	ctrl.SetLogger(logs.Logger())
+	code := m.Run()
+	if err := s.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
 }
