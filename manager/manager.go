@@ -20,6 +20,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
+	"github.com/servicecatalog/service-catalog/controllers/protection"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 	"github.com/servicecatalog/service-catalog/controllers/status"
@@ -107,6 +108,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration},
 	}); err != nil {
 		return fmt.Errorf("set up binding controller: %w", err)
+	}
+	if err := protection.Setup(mgr); err != nil {
+		return fmt.Errorf("set up namespaced broker protection: %w", err)
 	}
 	if err := podgate.Setup(mgr); err != nil {
 		return fmt.Errorf("set up pod gate releaser: %w", err)

@@ -72,7 +72,7 @@ func findClasses(ctx context.Context, c client.Reader, namespace string, cluster
 				return ptrs(l.(*v1beta1.ClusterServiceClassList).Items)
 			})
 		for _, cl := range classes {
-			out = append(out, &Class{Cluster: true, Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: cl.Status.RemovedFromBrokerCatalog, BrokerName: cl.Spec.ClusterServiceBrokerName})
+			out = append(out, &Class{Cluster: true, Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: withdrawn(cl, cl.Status.RemovedFromBrokerCatalog), BrokerName: cl.Spec.ClusterServiceBrokerName})
 		}
 		return out, err
 	}
@@ -81,7 +81,7 @@ func findClasses(ctx context.Context, c client.Reader, namespace string, cluster
 		func() client.ObjectList { return &v1beta1.ServiceClassList{} },
 		func(l client.ObjectList) []*v1beta1.ServiceClass { return ptrs(l.(*v1beta1.ServiceClassList).Items) })
 	for _, cl := range classes {
-		out = append(out, &Class{Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: cl.Status.RemovedFromBrokerCatalog, BrokerName: cl.Spec.ServiceBrokerName})
+		out = append(out, &Class{Name: cl.Name, Spec: cl.Spec.CommonServiceClassSpec, Removed: withdrawn(cl, cl.Status.RemovedFromBrokerCatalog), BrokerName: cl.Spec.ServiceBrokerName})
 	}
 	return out, err
 }
@@ -96,7 +96,7 @@ func findPlans(ctx context.Context, c client.Reader, namespace string, cluster b
 				return ptrs(l.(*v1beta1.ClusterServicePlanList).Items)
 			})
 		for _, p := range plans {
-			out = append(out, plan{p.Name, p.Spec.ClusterServiceClassRef.Name, p.Spec.CommonServicePlanSpec, p.Status.RemovedFromBrokerCatalog})
+			out = append(out, plan{p.Name, p.Spec.ClusterServiceClassRef.Name, p.Spec.CommonServicePlanSpec, withdrawn(p, p.Status.RemovedFromBrokerCatalog)})
 		}
 		return out, err
 	}
@@ -105,9 +105,16 @@ func findPlans(ctx context.Context, c client.Reader, namespace string, cluster b
 		func() client.ObjectList { return &v1beta1.ServicePlanList{} },
 		func(l client.ObjectList) []*v1beta1.ServicePlan { return ptrs(l.(*v1beta1.ServicePlanList).Items) })
 	for _, p := range plans {
-		out = append(out, plan{p.Name, p.Spec.ServiceClassRef.Name, p.Spec.CommonServicePlanSpec, p.Status.RemovedFromBrokerCatalog})
+		out = append(out, plan{p.Name, p.Spec.ServiceClassRef.Name, p.Spec.CommonServicePlanSpec, withdrawn(p, p.Status.RemovedFromBrokerCatalog)})
 	}
 	return out, err
+}
+
+// offered is false, in Removed terms true, for a class or plan the broker's
+// catalog dropped or that is being deleted: what exists only for the
+// instances that still use it takes no new ones.
+func withdrawn(obj client.Object, removedFromCatalog bool) bool {
+	return removedFromCatalog || !obj.GetDeletionTimestamp().IsZero()
 }
 
 // PlansOfClass lists the plans of a class, sorted by external name.
@@ -138,7 +145,7 @@ func ClassNames(ctx context.Context, c client.Reader, cluster bool, namespace st
 			return nil, err
 		}
 		for _, cl := range classes.Items {
-			if !cl.Status.RemovedFromBrokerCatalog {
+			if !withdrawn(&cl, cl.Status.RemovedFromBrokerCatalog) {
 				names = append(names, cl.Spec.ExternalName)
 			}
 		}
@@ -148,7 +155,7 @@ func ClassNames(ctx context.Context, c client.Reader, cluster bool, namespace st
 			return nil, err
 		}
 		for _, cl := range classes.Items {
-			if !cl.Status.RemovedFromBrokerCatalog {
+			if !withdrawn(&cl, cl.Status.RemovedFromBrokerCatalog) {
 				names = append(names, cl.Spec.ExternalName)
 			}
 		}

@@ -9,6 +9,26 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
+// Field indexes of the objects that depend on a class, plan or broker.
+const (
+	// IndexInstanceClass and IndexInstancePlan index ServiceInstances by
+	// their resolved class and plan, as RefKey gives them.
+	IndexInstanceClass = "spec.classRef"
+	IndexInstancePlan  = "spec.planRef"
+	// IndexBroker indexes classes and plans of both scopes by the broker
+	// that offers them.
+	IndexBroker = "spec.brokerName"
+)
+
+// RefKey is the IndexInstanceClass or IndexInstancePlan value of a
+// resolved reference to the cluster or namespaced object name.
+func RefKey(cluster bool, name string) string {
+	if cluster {
+		return "cluster/" + name
+	}
+	return "namespaced/" + name
+}
+
 // Index is one field index the catalog lists by.
 type Index struct {
 	Object  client.Object
@@ -43,13 +63,39 @@ func Indexes() []Index {
 			return []string{o.(*v1beta1.ServicePlan).Spec.ServiceClassRef.Name}
 		}},
 	}
+	out = append(out,
+		Index{&v1beta1.ServiceInstance{}, IndexInstanceClass, func(o client.Object) []string {
+			spec := o.(*v1beta1.ServiceInstance).Spec
+			switch {
+			case spec.ClusterServiceClassRef != nil:
+				return []string{RefKey(true, spec.ClusterServiceClassRef.Name)}
+			case spec.ServiceClassRef != nil:
+				return []string{RefKey(false, spec.ServiceClassRef.Name)}
+			}
+			return nil
+		}},
+		Index{&v1beta1.ServiceInstance{}, IndexInstancePlan, func(o client.Object) []string {
+			spec := o.(*v1beta1.ServiceInstance).Spec
+			switch {
+			case spec.ClusterServicePlanRef != nil:
+				return []string{RefKey(true, spec.ClusterServicePlanRef.Name)}
+			case spec.ServicePlanRef != nil:
+				return []string{RefKey(false, spec.ServicePlanRef.Name)}
+			}
+			return nil
+		}})
+	brokerName := func(o client.Object) []string {
+		return []string{o.(interface{ GetBrokerName() string }).GetBrokerName()}
+	}
 	for _, obj := range []client.Object{&v1beta1.ClusterServiceClass{}, &v1beta1.ServiceClass{}} {
 		out = append(out,
+			Index{obj, IndexBroker, brokerName},
 			Index{obj, indexExternalName, func(o client.Object) []string { return []string{classSpec(o).ExternalName} }},
 			Index{obj, indexExternalID, func(o client.Object) []string { return []string{classSpec(o).ExternalID} }})
 	}
 	for _, obj := range []client.Object{&v1beta1.ClusterServicePlan{}, &v1beta1.ServicePlan{}} {
 		out = append(out,
+			Index{obj, IndexBroker, brokerName},
 			Index{obj, indexExternalName, func(o client.Object) []string { return []string{planSpec(o).ExternalName} }},
 			Index{obj, indexExternalID, func(o client.Object) []string { return []string{planSpec(o).ExternalID} }})
 	}

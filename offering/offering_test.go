@@ -91,3 +91,35 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+// A class and plan being deleted exist only for the instances that still
+// use them: they resolve, marked removed, so no new instance provisions.
+func TestDeletingOfferingIsRemoved(t *testing.T) {
+	ctx := context.Background()
+	c := catalog(t)
+	inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "i", Namespace: "team"}}
+	inst.Spec.PlanReference = v1beta1.PlanReference{ServiceClassName: "db", ServicePlanName: "db-small"}
+	off, err := offering.Resolve(ctx, c, inst)
+	require.NoError(t, err)
+	assert.False(t, off.ClassRemoved || off.PlanRemoved)
+
+	for _, obj := range []client.Object{&v1beta1.ServiceClass{}, &v1beta1.ServicePlan{}} {
+		name := map[bool]string{true: "db", false: "db-small"}[isClass(obj)]
+		require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: "team", Name: name}, obj))
+		obj.SetFinalizers([]string{v1beta1.FinalizerInUse})
+		require.NoError(t, c.Update(ctx, obj))
+		require.NoError(t, c.Delete(ctx, obj))
+	}
+	off, err = offering.Resolve(ctx, c, inst)
+	require.NoError(t, err)
+	assert.True(t, off.ClassRemoved)
+	assert.True(t, off.PlanRemoved)
+	names, err := offering.ClassNames(ctx, c, false, "team")
+	require.NoError(t, err)
+	assert.NotContains(t, names, "database", "a deleting class is not listed for new instances")
+}
+
+func isClass(obj client.Object) bool {
+	_, ok := obj.(*v1beta1.ServiceClass)
+	return ok
+}

@@ -10,3 +10,16 @@ const (
 	// broker that is gone for good. An event records it.
 	AnnotationAbandon = "servicecatalog.k8s.io/abandon"
 )
+
+// Finalizers that keep what a namespaced instance needs to be deprovisioned
+// until no instance needs it, so deleting a namespace deprovisions every
+// instance in it instead of stranding them at the broker.
+const (
+	// FinalizerInUse, on a ServiceBroker, ServiceClass or ServicePlan, holds
+	// its deletion while instances of it exist (classes and plans), or while
+	// its classes and plans exist (brokers).
+	FinalizerInUse = "servicecatalog.k8s.io/in-use"
+	// FinalizerBrokerAuth, on a Secret a ServiceBroker authenticates with,
+	// holds the Secret's deletion while instances of that broker exist.
+	FinalizerBrokerAuth = "servicecatalog.k8s.io/broker-auth"
+)

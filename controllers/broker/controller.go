@@ -116,12 +116,9 @@ type Options struct {
 	MaxPlans int
 }
 
-// Setup registers the ClusterServiceBroker and ServiceBroker controllers
-// and the field indexes they list by.
+// Setup registers the ClusterServiceBroker and ServiceBroker controllers.
+// They list by the field indexes of offering.SetupIndexes.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if err := setupInstanceIndexes(ctx, mgr); err != nil {
-		return err
-	}
 	if opts.Schemas == nil {
 		opts.Schemas = schema.NewCache(8192)
 	}
@@ -154,9 +151,6 @@ func (r *Reconciler) setup(ctx context.Context, mgr ctrl.Manager, s scope) error
 	}
 	if r.MaxPlans <= 0 {
 		r.MaxPlans = DefaultMaxPlans
-	}
-	if err := s.setupIndexes(ctx, mgr); err != nil {
-		return err
 	}
 	// Only spec changes (generation) matter: status writes, including the
 	// controller's own, never cause a fetch.

@@ -14,12 +14,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 	"github.com/servicecatalog/service-catalog/test/testenv"
 )
@@ -57,10 +59,31 @@ func startControllerWith(t testing.TB, opts broker.Options) *testenv.Manager {
 		for _, obj := range []client.Object{&v1beta1.ServiceBroker{}, &v1beta1.ServiceClass{}, &v1beta1.ServicePlan{}, &v1beta1.ServiceInstance{}} {
 			require.NoError(t, env.Client.DeleteAllOf(ctx, obj, client.InNamespace("default")))
 		}
+		// Namespaced classes and plans carry the in-use finalizer, which only
+		// the protection controller (not run here) removes.
+		releaseAll(t, &v1beta1.ServiceClassList{}, &v1beta1.ServicePlanList{})
 	})
 	return env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := offering.SetupIndexes(ctx, mgr); err != nil {
+			return err
+		}
 		return broker.Setup(ctx, mgr, opts)
 	})
+}
+
+// releaseAll removes the finalizers of every object in the lists' kinds in
+// namespace default.
+func releaseAll(t testing.TB, lists ...client.ObjectList) {
+	ctx := context.Background()
+	for _, list := range lists {
+		require.NoError(t, env.Client.List(ctx, list, client.InNamespace("default")))
+		require.NoError(t, meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+			obj.SetFinalizers(nil)
+			return client.IgnoreNotFound(env.Client.Patch(ctx, obj, patch))
+		}))
+	}
 }
 
 func authSecret(t testing.TB, name, username, password string) {

@@ -3,10 +3,10 @@ package broker
 import (
 	"context"
 
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/offering"
 )
 
 // brokerObject is a ClusterServiceBroker or a ServiceBroker.
@@ -40,11 +40,11 @@ type planObject interface {
 // Field indexes the controller lists by.
 const (
 	// indexBroker indexes classes and plans by the broker that offers them.
-	indexBroker = "spec.brokerName"
+	indexBroker = offering.IndexBroker
 	// indexClassRef and indexPlanRef index instances by their resolved class
 	// and plan, to tell whether a removed entry is still in use.
-	indexClassRef = "spec.classRef"
-	indexPlanRef  = "spec.planRef"
+	indexClassRef = offering.IndexInstanceClass
+	indexPlanRef  = offering.IndexInstancePlan
 )
 
 // scope is what differs between the cluster and the namespaced kinds.
@@ -58,17 +58,6 @@ type scope interface {
 	listPlans(ctx context.Context, c client.Reader, broker brokerObject) ([]planObject, error)
 	// instancesUsing counts instances whose resolved class or plan is obj.
 	instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error)
-	// setupIndexes registers the field indexes the scope lists by.
-	setupIndexes(ctx context.Context, mgr ctrl.Manager) error
-}
-
-func indexByBroker[T interface {
-	client.Object
-	GetBrokerName() string
-}](ctx context.Context, mgr ctrl.Manager, obj T) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, obj, indexBroker, func(o client.Object) []string {
-		return []string{o.(T).GetBrokerName()}
-	})
 }
 
 // clusterScope serves ClusterServiceBroker.
@@ -116,17 +105,10 @@ func (clusterScope) listPlans(ctx context.Context, c client.Reader, broker broke
 
 func (clusterScope) instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error) {
 	var list v1beta1.ServiceInstanceList
-	if err := c.List(ctx, &list, client.MatchingFields{field: "cluster/" + obj.GetName()}); err != nil {
+	if err := c.List(ctx, &list, client.MatchingFields{field: offering.RefKey(true, obj.GetName())}); err != nil {
 		return 0, err
 	}
 	return len(list.Items), nil
-}
-
-func (clusterScope) setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	if err := indexByBroker(ctx, mgr, &v1beta1.ClusterServiceClass{}); err != nil {
-		return err
-	}
-	return indexByBroker(ctx, mgr, &v1beta1.ClusterServicePlan{})
 }
 
 // namespacedScope serves ServiceBroker: its classes and plans live in the
@@ -138,8 +120,11 @@ func (namespacedScope) kind() string { return "ServiceBroker" }
 func (namespacedScope) newBroker() brokerObject { return &v1beta1.ServiceBroker{} }
 
 func (namespacedScope) newClass(broker brokerObject) classObject {
+	// Instances of a namespaced class are deleted with their namespace,
+	// after it (see controllers/protection).
 	c := &v1beta1.ServiceClass{}
 	c.Namespace = broker.GetNamespace()
+	c.Finalizers = []string{v1beta1.FinalizerInUse}
 	c.SetBrokerName(broker.GetName())
 	return c
 }
@@ -147,6 +132,7 @@ func (namespacedScope) newClass(broker brokerObject) classObject {
 func (namespacedScope) newPlan(broker brokerObject) planObject {
 	p := &v1beta1.ServicePlan{}
 	p.Namespace = broker.GetNamespace()
+	p.Finalizers = []string{v1beta1.FinalizerInUse}
 	p.SetBrokerName(broker.GetName())
 	return p
 }
@@ -177,43 +163,8 @@ func (namespacedScope) listPlans(ctx context.Context, c client.Reader, broker br
 
 func (namespacedScope) instancesUsing(ctx context.Context, c client.Reader, field string, obj client.Object) (int, error) {
 	var list v1beta1.ServiceInstanceList
-	if err := c.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{field: "namespaced/" + obj.GetName()}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{field: offering.RefKey(false, obj.GetName())}); err != nil {
 		return 0, err
 	}
 	return len(list.Items), nil
-}
-
-func (namespacedScope) setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	if err := indexByBroker(ctx, mgr, &v1beta1.ServiceClass{}); err != nil {
-		return err
-	}
-	return indexByBroker(ctx, mgr, &v1beta1.ServicePlan{})
-}
-
-// setupInstanceIndexes indexes instances by resolved class and plan, as
-// "cluster/<name>" or "namespaced/<name>".
-func setupInstanceIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &v1beta1.ServiceInstance{}, indexClassRef, func(o client.Object) []string {
-		spec := o.(*v1beta1.ServiceInstance).Spec
-		switch {
-		case spec.ClusterServiceClassRef != nil:
-			return []string{"cluster/" + spec.ClusterServiceClassRef.Name}
-		case spec.ServiceClassRef != nil:
-			return []string{"namespaced/" + spec.ServiceClassRef.Name}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return indexer.IndexField(ctx, &v1beta1.ServiceInstance{}, indexPlanRef, func(o client.Object) []string {
-		spec := o.(*v1beta1.ServiceInstance).Spec
-		switch {
-		case spec.ClusterServicePlanRef != nil:
-			return []string{"cluster/" + spec.ClusterServicePlanRef.Name}
-		case spec.ServicePlanRef != nil:
-			return []string{"namespaced/" + spec.ServicePlanRef.Name}
-		}
-		return nil
-	})
 }

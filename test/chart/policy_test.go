@@ -355,6 +355,50 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				},
 				refused: "may not move Secret apps/handover to another ServiceBinding",
 			},
+			// Protection holds a ServiceBroker's auth Secret while its instances
+			// are deprovisioned: the one change allowed to a Secret not owned.
+			"another Secret, adding the broker-auth finalizer": {
+				existing: secret("auth-hold", "", "", withFinalizers("example.com/keep")),
+				change:   func(s *corev1.Secret) { s.Finalizers = append(s.Finalizers, v1beta1.FinalizerBrokerAuth) },
+			},
+			"another Secret, removing the broker-auth finalizer": {
+				existing: secret("auth-release", "", "", withFinalizers(v1beta1.FinalizerBrokerAuth, "example.com/keep")),
+				change:   func(s *corev1.Secret) { s.Finalizers = []string{"example.com/keep"} },
+			},
+			"another Secret, adding another finalizer": {
+				existing: secret("other-finalizer", "", ""),
+				change:   func(s *corev1.Secret) { s.Finalizers = []string{"example.com/stuck"} },
+				refused:  "changes more than the finalizer servicecatalog.k8s.io/broker-auth",
+			},
+			"another Secret, removing someone else's finalizer with ours": {
+				existing: secret("strip-finalizer", "", "", withFinalizers(v1beta1.FinalizerBrokerAuth, "example.com/keep")),
+				change:   func(s *corev1.Secret) { s.Finalizers = nil },
+				refused:  "changes more than the finalizer",
+			},
+			"another Secret, the broker-auth finalizer and its data": {
+				existing: secret("finalizer-and-data", "", ""),
+				change: func(s *corev1.Secret) {
+					s.Finalizers = []string{v1beta1.FinalizerBrokerAuth}
+					s.Data["uri"] = []byte("postgres://attacker")
+				},
+				refused: "changes more than the finalizer",
+			},
+			"another Secret, the broker-auth finalizer and a label": {
+				existing: secret("finalizer-and-label", "", ""),
+				change: func(s *corev1.Secret) {
+					s.Finalizers = []string{v1beta1.FinalizerBrokerAuth}
+					s.Labels = map[string]string{"team": "attacker"}
+				},
+				refused: "changes more than the finalizer",
+			},
+			"another Secret, the broker-auth finalizer and immutable": {
+				existing: secret("finalizer-and-immutable", "", ""),
+				change: func(s *corev1.Secret) {
+					s.Finalizers = []string{v1beta1.FinalizerBrokerAuth}
+					s.Immutable = ptr.To(true)
+				},
+				refused: "changes more than the finalizer",
+			},
 		}
 		for name, tc := range tests {
 			t.Run(name, func(t *testing.T) {
@@ -363,6 +407,7 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				require.NoError(t, manager.Get(ctx, client.ObjectKeyFromObject(tc.existing), s))
 				tc.change(s)
 				err := manager.Update(ctx, s)
+				t.Cleanup(func() { releaseSecret(t, admin, tc.existing) })
 				if tc.refused == "" {
 					require.NoError(t, err)
 					return
@@ -388,6 +433,23 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 		require.NoError(t, admin.Update(ctx, s))
 		require.NoError(t, admin.Delete(ctx, s))
 	})
+}
+
+func withFinalizers(f ...string) func(*corev1.Secret) {
+	return func(s *corev1.Secret) { s.Finalizers = f }
+}
+
+// releaseSecret lets a test's Secret go: its finalizers would keep it.
+func releaseSecret(t *testing.T, admin client.Client, s *corev1.Secret) {
+	ctx := context.Background()
+	var stored corev1.Secret
+	if err := admin.Get(ctx, client.ObjectKeyFromObject(s), &stored); err != nil {
+		return
+	}
+	if len(stored.Finalizers) > 0 {
+		stored.Finalizers = nil
+		require.NoError(t, admin.Update(ctx, &stored))
+	}
 }
 
 func requireRefusedBySecretPolicy(t *testing.T, err error, message string) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
+	"github.com/servicecatalog/service-catalog/controllers/protection"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 )
 
@@ -27,7 +29,16 @@ func TestRegisterSampleBroker(t *testing.T) {
 	validator := osbtest.NewValidator(t)
 	server := httptest.NewServer(validator.Handler(sample))
 	t.Cleanup(server.Close)
-	env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error { return broker.Setup(ctx, mgr, broker.Options{}) })
+	env.StartManager(t, func(ctx context.Context, mgr ctrl.Manager) error {
+		if err := offering.SetupIndexes(ctx, mgr); err != nil {
+			return err
+		}
+		if err := broker.Setup(ctx, mgr, broker.Options{}); err != nil {
+			return err
+		}
+		// Lets the ServiceBroker, its classes and plans go when the test deletes them.
+		return protection.Setup(mgr)
+	})
 	t.Cleanup(func() {
 		env.Kubectl(context.Background(), "", "delete", "clusterservicebrokers,clusterserviceclasses,clusterserviceplans", "--all")
 	})
@@ -84,7 +95,7 @@ spec:
 	require.NoError(t, res.Err, res.Stderr)
 	assert.Equal(t, []string{"NAME", "daily", "large", "medium", "small"}, firstColumn(res.Stdout))
 	t.Cleanup(func() {
-		env.Kubectl(context.Background(), "", "delete", "-n", "default", "servicebrokers,serviceclasses,serviceplans", "--all")
+		env.Kubectl(context.Background(), "", "delete", "-n", "default", "servicebrokers,serviceclasses,serviceplans", "--all", "--timeout=60s")
 	})
 
 	// A wrong password: Ready=False, and the message carries the broker's answer.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -51,6 +52,9 @@ type Options struct {
 	// ControllerManager also runs kube-controller-manager's deployment,
 	// replicaset and job controllers, so workloads create pods.
 	ControllerManager bool
+	// Controllers, when set, are the kube-controller-manager controllers
+	// ControllerManager runs instead (for example namespace-controller).
+	Controllers []string
 	// Webhooks installs the webhook configurations of manifests/webhook,
 	// pointed at a local port a manager from StartManager serves. Every
 	// catalog object then needs that manager running to be admitted.
@@ -142,7 +146,7 @@ func Start(opts Options) (*Env, error) {
 		return nil, err
 	}
 	if opts.ControllerManager {
-		if err := e.startControllerManager(); err != nil {
+		if err := e.startControllerManager(opts.Controllers); err != nil {
 			_ = e.Stop()
 			return nil, err
 		}
@@ -152,14 +156,17 @@ func Start(opts Options) (*Env, error) {
 
 // startControllerManager runs the workload controllers against the control
 // plane, as an administrator, with the flags measured to work here.
-func (e *Env) startControllerManager() error {
+func (e *Env) startControllerManager(controllers []string) error {
 	bin := e.BinPath("kube-controller-manager")
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("bin/kube-controller-manager is missing: run `make tools`")
 	}
+	if len(controllers) == 0 {
+		controllers = []string{"deployment-controller", "replicaset-controller", "job-controller"}
+	}
 	e.kcm = exec.Command(bin,
 		"--kubeconfig", e.Kubeconfig,
-		"--controllers=deployment-controller,replicaset-controller,job-controller",
+		"--controllers="+strings.Join(controllers, ","),
 		"--leader-elect=false", "--secure-port=0",
 	)
 	if err := e.kcm.Start(); err != nil {

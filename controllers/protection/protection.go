@@ -1,0 +1,71 @@
+// Package protection keeps what deprovisioning a namespaced instance needs,
+// its ServiceClass and ServicePlan, their ServiceBroker and the Secrets that
+// broker authenticates with, until no instance needs it. Deleting a
+// namespace deletes all of them at once; without these finalizers the
+// broker and its credentials went first, and every instance waited for an
+// abandon while the broker kept the service.
+//
+// Each object holds only what it uses itself:
+//   - a class or plan (v1beta1.FinalizerInUse) while instances in its
+//     namespace resolve to it;
+//   - a broker (v1beta1.FinalizerInUse) while its classes and plans exist;
+//     deleting the broker deletes them;
+//   - an auth Secret (v1beta1.FinalizerBrokerAuth) while a broker that names
+//     it has instances.
+//
+// ClusterServiceBrokers and their classes and plans are not held: only
+// administrators delete them, and their instances live in namespaces that
+// outlive them (deleting one leaves its instances to be abandoned).
+package protection
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers;serviceclasses;serviceplans,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
+
+// Setup registers the protection controllers. They list by the field
+// indexes of offering.SetupIndexes.
+func Setup(mgr ctrl.Manager) error {
+	for _, setup := range []func(ctrl.Manager) error{setupOfferings, setupBrokers, setupSecrets} {
+		if err := setup(mgr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secretMeta is an empty Secret of the metadata-only cache: the content of
+// Secrets never enters the manager's memory.
+func secretMeta() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
+}
+
+// setFinalizer adds (hold) or removes the finalizer on obj, as read from
+// the cache, with a patch that fails if obj changed since.
+func setFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string, hold bool) error {
+	if controllerutil.ContainsFinalizer(obj, finalizer) == hold {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	if hold {
+		controllerutil.AddFinalizer(obj, finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(obj, finalizer)
+	}
+	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
+}
+
+// deleting says the object waits only for its finalizers.
+func deleting(obj client.Object) bool { return !obj.GetDeletionTimestamp().IsZero() }
