@@ -1,5 +1,5 @@
 // Package webhook registers the catalog's admission webhooks: defaulting
-// and validation of instances and bindings, validation of brokers. The
+// and validation of instances, bindings and brokers. The
 // handlers live in one package per kind.
 package webhook
 
@@ -45,11 +45,11 @@ func Setup(mgr ctrl.Manager, schemas *schema.Cache, opts Options) error {
 	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBinding{}).WithDefaulter(bind).WithValidator(bind).Complete(); err != nil {
 		return err
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).WithDefaulter(broker.Defaulter[*v1beta1.ClusterServiceBroker]{}).
 		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
 		return err
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).WithDefaulter(broker.Defaulter[*v1beta1.ServiceBroker]{}).
 		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package v1beta1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -14,6 +16,10 @@ const (
 	// RelistBehaviorManual fetches the catalog only when relistRequests grows.
 	RelistBehaviorManual RelistBehavior = "Manual"
 )
+
+// DefaultRelistDuration is the time between catalog fetches of a broker
+// that relists by Duration and names none.
+const DefaultRelistDuration = 15 * time.Minute
 
 // CommonServiceBrokerSpec holds the fields both broker kinds share.
 // +kubebuilder:validation:XValidation:rule="!(has(self.caBundle) && size(self.caBundle) > 0 && has(self.insecureSkipTLSVerify) && self.insecureSkipTLSVerify)",message="set either caBundle or insecureSkipTLSVerify, not both"
@@ -37,14 +43,14 @@ type CommonServiceBrokerSpec struct {
 	CABundle []byte `json:"caBundle,omitempty"`
 
 	// RelistBehavior says when the catalog is fetched again: every
-	// relistDuration (Duration, the default) or only when relistRequests
-	// grows (Manual).
+	// relistDuration (Duration, the default, also for "") or only when
+	// relistRequests grows (Manual).
 	// +optional
 	// +kubebuilder:default=Duration
 	RelistBehavior RelistBehavior `json:"relistBehavior,omitempty"`
 
 	// RelistDuration is the time between catalog fetches when relistBehavior
-	// is Duration. Defaults to 15 minutes.
+	// is Duration. Defaults to 15 minutes (admission writes it).
 	// +optional
 	RelistDuration *metav1.Duration `json:"relistDuration,omitempty"`
 

@@ -90,7 +90,7 @@ type PlanReference struct {
 // +kubebuilder:validation:XValidation:rule="has(self.clusterServiceClassExternalName) == has(self.clusterServicePlanExternalName) && has(self.clusterServiceClassExternalID) == has(self.clusterServicePlanExternalID) && has(self.clusterServiceClassName) == has(self.clusterServicePlanName) && has(self.serviceClassExternalName) == has(self.servicePlanExternalName) && has(self.serviceClassExternalID) == has(self.servicePlanExternalID) && has(self.serviceClassName) == has(self.servicePlanName)",message="name the plan the same way as the class, for example clusterServiceClassExternalName with clusterServicePlanExternalName"
 // +kubebuilder:validation:XValidation:rule=`(has(self.clusterServiceClassExternalName) ? self.clusterServiceClassExternalName : "") == (has(oldSelf.clusterServiceClassExternalName) ? oldSelf.clusterServiceClassExternalName : "") && (has(self.clusterServiceClassExternalID) ? self.clusterServiceClassExternalID : "") == (has(oldSelf.clusterServiceClassExternalID) ? oldSelf.clusterServiceClassExternalID : "") && (has(self.clusterServiceClassName) ? self.clusterServiceClassName : "") == (has(oldSelf.clusterServiceClassName) ? oldSelf.clusterServiceClassName : "") && (has(self.serviceClassExternalName) ? self.serviceClassExternalName : "") == (has(oldSelf.serviceClassExternalName) ? oldSelf.serviceClassExternalName : "") && (has(self.serviceClassExternalID) ? self.serviceClassExternalID : "") == (has(oldSelf.serviceClassExternalID) ? oldSelf.serviceClassExternalID : "") && (has(self.serviceClassName) ? self.serviceClassName : "") == (has(oldSelf.serviceClassName) ? oldSelf.serviceClassName : "")`,message="the class of an instance cannot change; create a new instance instead"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.externalID) || (has(self.externalID) && self.externalID == oldSelf.externalID)",message="externalID cannot change once set"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.updateRequests) || (has(self.updateRequests) && self.updateRequests >= oldSelf.updateRequests)",message="updateRequests can only grow"
+// +kubebuilder:validation:XValidation:rule="(has(self.updateRequests) ? self.updateRequests : 0) >= (has(oldSelf.updateRequests) ? oldSelf.updateRequests : 0)",message="updateRequests can only grow"
 type ServiceInstanceSpec struct {
 	PlanReference `json:",inline"`
 
@@ -136,7 +136,7 @@ type ServiceInstanceSpec struct {
 	UserInfo *UserInfo `json:"userInfo,omitempty"`
 
 	// UpdateRequests is a counter; raising it sends an update to the broker
-	// with the current parameters. It can only grow.
+	// with the current parameters. It can only grow; absent is 0.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	UpdateRequests int64 `json:"updateRequests,omitempty"`

@@ -28,7 +28,7 @@ import (
 
 // DefaultRelistDuration is how often a catalog is fetched when the broker
 // does not say.
-const DefaultRelistDuration = 15 * time.Minute
+const DefaultRelistDuration = v1beta1.DefaultRelistDuration
 
 // DefaultMinRelistInterval is the floor of relistDuration when
 // Options.MinRelistInterval is zero: a tenant's broker asking for 1ms would

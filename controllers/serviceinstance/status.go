@@ -55,7 +55,8 @@ func setFailed(inst *v1beta1.ServiceInstance, reason, message string) {
 // isWarning says which Ready reasons are reported as Warning events.
 func isWarning(reason string) bool {
 	switch reason {
-	case v1beta1.ReasonProvisioning, v1beta1.ReasonUpdatingInstance, v1beta1.ReasonDeprovisioning, v1beta1.ReasonWaitingForBindings:
+	case v1beta1.ReasonProvisioning, v1beta1.ReasonUpdatingInstance, v1beta1.ReasonDeprovisioning, v1beta1.ReasonWaitingForBindings,
+		v1beta1.ReasonDeprovisionedSuccessfully:
 		return false
 	}
 	return true

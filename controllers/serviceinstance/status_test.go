@@ -218,3 +218,19 @@ func TestDeprovisionAnswered(t *testing.T) {
 		})
 	}
 }
+
+// Every success and every step in progress is a Normal event; only what
+// needs attention is a Warning.
+func TestEventTypes(t *testing.T) {
+	for reason, warning := range map[string]bool{
+		v1beta1.ReasonProvisioning:               false,
+		v1beta1.ReasonUpdatingInstance:           false,
+		v1beta1.ReasonDeprovisioning:             false,
+		v1beta1.ReasonDeprovisionedSuccessfully:  false,
+		v1beta1.ReasonWaitingForBindings:         false,
+		v1beta1.ReasonProvisionCallFailed:        true,
+		v1beta1.ReasonReferencesNonexistentClass: true,
+	} {
+		assert.Equal(t, warning, isWarning(reason), reason)
+	}
+}

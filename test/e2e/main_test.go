@@ -15,8 +15,8 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) {
 	var err error
-	// The namespace controller, so deleting a namespace runs as in a cluster.
-	env, err = testenv.Start(testenv.Options{ControllerManager: true, Controllers: []string{"namespace-controller"}})
+	// Namespaces and owners are deleted as in a cluster.
+	env, err = testenv.Start(testenv.Options{ControllerManager: true, Controllers: []string{"garbage-collector-controller", "namespace-controller"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)

@@ -49,8 +49,11 @@ type Options struct {
 	KubeconfigPath string
 	// AttachOutput shows the API server's and etcd's logs.
 	AttachOutput bool
-	// ControllerManager also runs kube-controller-manager's deployment,
-	// replicaset and job controllers, so workloads create pods.
+	// ControllerManager also runs kube-controller-manager with the
+	// controllers a user of a cluster relies on here (DefaultControllers):
+	// workloads create pods, deleted owners take their dependents with them,
+	// deleted namespaces empty and go, namespaces get their default
+	// ServiceAccount.
 	ControllerManager bool
 	// Controllers, when set, are the kube-controller-manager controllers
 	// ControllerManager runs instead (for example namespace-controller).
@@ -154,6 +157,14 @@ func Start(opts Options) (*Env, error) {
 	return e, nil
 }
 
+// DefaultControllers are the kube-controller-manager controllers
+// Options.ControllerManager runs. Without a kubelet nothing needs the
+// ServiceAccount token controller: no pod runs to mount a token.
+var DefaultControllers = []string{
+	"deployment-controller", "replicaset-controller", "statefulset-controller", "daemonset-controller", "job-controller",
+	"garbage-collector-controller", "namespace-controller", "serviceaccount-controller",
+}
+
 // startControllerManager runs the workload controllers against the control
 // plane, as an administrator, with the flags measured to work here.
 func (e *Env) startControllerManager(controllers []string) error {
@@ -162,7 +173,7 @@ func (e *Env) startControllerManager(controllers []string) error {
 		return fmt.Errorf("bin/kube-controller-manager is missing: run `make tools`")
 	}
 	if len(controllers) == 0 {
-		controllers = []string{"deployment-controller", "replicaset-controller", "job-controller"}
+		controllers = DefaultControllers
 	}
 	e.kcm = exec.Command(bin,
 		"--kubeconfig", e.Kubeconfig,

@@ -1,0 +1,32 @@
+package broker
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// +kubebuilder:webhook:path=/mutate-servicecatalog-k8s-io-v1beta1-clusterservicebroker,mutating=true,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=clusterservicebrokers,verbs=create;update,versions=v1beta1,name=mclusterservicebroker.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-servicecatalog-k8s-io-v1beta1-servicebroker,mutating=true,failurePolicy=fail,sideEffects=None,groups=servicecatalog.k8s.io,resources=servicebrokers,verbs=create;update,versions=v1beta1,name=mservicebroker.servicecatalog.k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
+
+// Defaulter fills in the relist fields of both broker kinds as the retired
+// project did: relistBehavior Duration when absent or empty (its svcat
+// register sends ""), and then a relistDuration of 15 minutes.
+type Defaulter[T interface {
+	*v1beta1.ClusterServiceBroker | *v1beta1.ServiceBroker
+	GetCommonSpec() *v1beta1.CommonServiceBrokerSpec
+}] struct{}
+
+// Default fills in the relist fields.
+func (Defaulter[T]) Default(_ context.Context, b T) error {
+	spec := b.GetCommonSpec()
+	if spec.RelistBehavior == "" {
+		spec.RelistBehavior = v1beta1.RelistBehaviorDuration
+	}
+	if spec.RelistBehavior == v1beta1.RelistBehaviorDuration && spec.RelistDuration == nil {
+		spec.RelistDuration = &metav1.Duration{Duration: v1beta1.DefaultRelistDuration}
+	}
+	return nil
+}
