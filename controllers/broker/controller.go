@@ -171,8 +171,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	if !broker.GetDeletionTimestamp().IsZero() {
-		// Classes and plans are owned by the broker; the garbage collector
-		// removes them.
+		// Classes and plans are owned by the broker: the garbage collector
+		// removes those of a ClusterServiceBroker; controllers/protection
+		// deletes those of a ServiceBroker once no instance uses them.
 		return ctrl.Result{}, nil
 	}
 	if wait, due := r.untilDue(req.NamespacedName, broker); !due {

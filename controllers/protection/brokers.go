@@ -32,8 +32,8 @@ type brokerReconciler struct {
 	client client.Client
 }
 
-func setupBrokers(mgr ctrl.Manager) error {
-	r := &brokerReconciler{client: mgr.GetClient()}
+func setupBrokers(mgr ctrl.Manager, c client.Client) error {
+	r := &brokerReconciler{client: c}
 	offeredBy := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		name := o.(interface{ GetBrokerName() string }).GetBrokerName()
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}

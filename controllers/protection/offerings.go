@@ -29,7 +29,7 @@ type offeringReconciler struct {
 	refOf func(*v1beta1.ServiceInstance) string
 }
 
-func setupOfferings(mgr ctrl.Manager) error {
+func setupOfferings(mgr ctrl.Manager, c client.Client) error {
 	for name, r := range map[string]*offeringReconciler{
 		"ServiceClassProtection": {
 			newObject: func() client.Object { return &v1beta1.ServiceClass{} },
@@ -52,7 +52,7 @@ func setupOfferings(mgr ctrl.Manager) error {
 			},
 		},
 	} {
-		r.client = mgr.GetClient()
+		r.client = c
 		err := ctrl.NewControllerManagedBy(mgr).
 			For(r.newObject(), builder.WithPredicates(needsAttention(v1beta1.FinalizerInUse))).
 			Watches(&v1beta1.ServiceInstance{}, r.releasedRefs()).

@@ -28,16 +28,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers;serviceclasses;serviceplans,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceclasses;serviceplans,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
 
+// FieldManager is the field manager of every write the protection makes:
+// the chart's manager policy lets it change the managedFields of a Secret
+// the catalog does not own only in its own entry.
+const FieldManager = "service-catalog-protection"
+
 // Setup registers the protection controllers. They list by the field
 // indexes of offering.SetupIndexes.
 func Setup(mgr ctrl.Manager) error {
-	for _, setup := range []func(ctrl.Manager) error{setupOfferings, setupBrokers, setupSecrets} {
-		if err := setup(mgr); err != nil {
+	c := client.WithFieldOwner(mgr.GetClient(), FieldManager)
+	for _, setup := range []func(ctrl.Manager, client.Client) error{setupOfferings, setupBrokers, setupSecrets} {
+		if err := setup(mgr, c); err != nil {
 			return err
 		}
 	}

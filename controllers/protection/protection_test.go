@@ -11,9 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/offering"
@@ -191,4 +194,62 @@ func TestWaitingMessage(t *testing.T) {
 	assert.Contains(t, msg, "12 ServiceInstance(s) of this broker still exist: a, b, c, d, e, f, g, h, i, j and 2 more.")
 	assert.Contains(t, msg, v1beta1.AnnotationAbandon+"=true")
 	assert.Equal(t, "deleting: waiting for the broker's classes and plans to be deleted", waitingMessage(nil))
+}
+
+// A Secret no broker names any more loses the finalizer at once, deleted
+// or not: nothing holds a Secret the catalog does not use.
+func TestUnnamedSecretIsReleased(t *testing.T) {
+	ctx := context.Background()
+	named, former := authSecret("b-auth", v1beta1.FinalizerBrokerAuth), authSecret("old-auth", v1beta1.FinalizerBrokerAuth)
+	c := newClient(t, broker("b"), named, former)
+	r := &secretReconciler{client: c}
+	run(t, r, "b-auth")
+	run(t, r, "old-auth")
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(named), named))
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(former), former))
+	assert.Equal(t, []string{v1beta1.FinalizerBrokerAuth}, named.Finalizers, "its broker names it")
+	assert.Empty(t, former.Finalizers)
+}
+
+// The events that may free what protection holds reach it.
+func TestReleasingEventsAreEnqueued(t *testing.T) {
+	ctx := context.Background()
+	newQueue := func() workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		return workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	}
+	queued := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) []string {
+		var names []string
+		for q.Len() > 0 {
+			item, _ := q.Get()
+			names = append(names, item.Name)
+			q.Done(item)
+		}
+		return names
+	}
+
+	// A broker pointed at another Secret frees the one it named.
+	q := newQueue()
+	old, repointed := broker("b"), broker("b")
+	repointed.Spec.AuthInfo.Basic.SecretRef.Name = "new-auth"
+	formerAuthSecrets().Update(ctx, event.UpdateEvent{ObjectOld: old, ObjectNew: repointed}, q)
+	assert.Equal(t, []string{"b-auth"}, queued(q))
+	formerAuthSecrets().Update(ctx, event.UpdateEvent{ObjectOld: old, ObjectNew: old}, q)
+	assert.Empty(t, queued(q), "the same Secret is still named")
+	formerAuthSecrets().Delete(ctx, event.DeleteEvent{Object: old}, q)
+	assert.Equal(t, []string{"b-auth"}, queued(q))
+
+	// An instance that moves to another plan, or goes, frees its plan.
+	plans := &offeringReconciler{refOf: func(i *v1beta1.ServiceInstance) string {
+		if i.Spec.ServicePlanRef == nil {
+			return ""
+		}
+		return i.Spec.ServicePlanRef.Name
+	}}
+	small, large := instance("app", "db", "small"), instance("app", "db", "large")
+	plans.releasedRefs().Update(ctx, event.UpdateEvent{ObjectOld: small, ObjectNew: large}, q)
+	assert.Equal(t, []string{"small"}, queued(q))
+	plans.releasedRefs().Update(ctx, event.UpdateEvent{ObjectOld: small, ObjectNew: small}, q)
+	assert.Empty(t, queued(q))
+	plans.releasedRefs().Delete(ctx, event.DeleteEvent{Object: large}, q)
+	assert.Equal(t, []string{"large"}, queued(q))
 }

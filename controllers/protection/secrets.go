@@ -4,6 +4,7 @@ import (
 	"context"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,26 +18,52 @@ import (
 )
 
 // secretReconciler lets a deleting auth Secret go once no broker that names
-// it has instances.
+// it has instances, and takes the finalizer off a Secret no broker names.
 type secretReconciler struct {
 	client client.Client
 }
 
-func setupSecrets(mgr ctrl.Manager) error {
-	r := &secretReconciler{client: mgr.GetClient()}
+func setupSecrets(mgr ctrl.Manager, c client.Client) error {
+	r := &secretReconciler{client: c}
 	held := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return deleting(o) && controllerutil.ContainsFinalizer(o, v1beta1.FinalizerBrokerAuth)
+		return controllerutil.ContainsFinalizer(o, v1beta1.FinalizerBrokerAuth)
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(secretMeta(), builder.WithPredicates(held)).
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.heldSecretsOf), builder.WithPredicates(deletedOnly)).
-		Watches(&v1beta1.ServiceBroker{}, handler.EnqueueRequestsFromMapFunc(r.heldSecretsOf), builder.WithPredicates(deletedOnly)).
+		Watches(&v1beta1.ServiceBroker{}, formerAuthSecrets()).
 		Named("BrokerAuthSecretProtection").
 		Complete(r)
 }
 
+// formerAuthSecrets enqueues the Secrets a broker stopped naming: on its
+// deletion, and on an update that changed its authInfo.
+func formerAuthSecrets() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], old, updated client.Object) {
+		keep := map[string]bool{}
+		if updated != nil {
+			for _, ref := range updated.(*v1beta1.ServiceBroker).GetAuthSecrets() {
+				keep[ref.Name] = true
+			}
+		}
+		for _, ref := range old.(*v1beta1.ServiceBroker).GetAuthSecrets() {
+			if !keep[ref.Name] {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}})
+			}
+		}
+	}
+	return handler.Funcs{
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.ObjectOld, e.ObjectNew)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.Object, nil)
+		},
+	}
+}
+
 // heldSecretsOf lists the deleting Secrets held in the namespace of an
-// instance or broker that is gone: it may have been the last to need them.
+// instance that is gone: it may have been the last to need them.
 func (r *secretReconciler) heldSecretsOf(ctx context.Context, o client.Object) []reconcile.Request {
 	var secrets metav1.PartialObjectMetadataList
 	secrets.SetGroupVersionKind(secretMeta().GroupVersionKind().GroupVersion().WithKind("SecretList"))
@@ -53,15 +80,19 @@ func (r *secretReconciler) heldSecretsOf(ctx context.Context, o client.Object) [
 	return out
 }
 
-// Reconcile removes the auth finalizer from a deleting Secret no instance
-// needs any more.
+// Reconcile removes the auth finalizer from a Secret no broker names, and
+// from a deleting Secret no instance needs any more.
 func (r *secretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	secret := secretMeta()
 	if err := r.client.Get(ctx, req.NamespacedName, secret); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !deleting(secret) {
-		return ctrl.Result{}, nil
+		brokers, err := brokersNaming(ctx, r.client, secret)
+		if err != nil || len(brokers) > 0 {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, setFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, false)
 	}
 	needed, err := r.needed(ctx, secret)
 	if err != nil || needed {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/protection"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/injector"
 	"github.com/servicecatalog/service-catalog/test/testenv"
@@ -322,8 +323,10 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 	t.Run("update", func(t *testing.T) {
 		tests := map[string]struct {
 			existing *corev1.Secret
-			change   func(*corev1.Secret)
-			refused  string
+			// heldByProtection: the manager added the broker-auth finalizer first.
+			heldByProtection bool
+			change           func(*corev1.Secret)
+			refused          string
 		}{
 			"an owned Secret's data": {
 				existing: secret("owned-data", "db", "db"),
@@ -361,9 +364,10 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				existing: secret("auth-hold", "", "", withFinalizers("example.com/keep")),
 				change:   func(s *corev1.Secret) { s.Finalizers = append(s.Finalizers, v1beta1.FinalizerBrokerAuth) },
 			},
-			"another Secret, removing the broker-auth finalizer": {
-				existing: secret("auth-release", "", "", withFinalizers(v1beta1.FinalizerBrokerAuth, "example.com/keep")),
-				change:   func(s *corev1.Secret) { s.Finalizers = []string{"example.com/keep"} },
+			"another Secret, removing the broker-auth finalizer it added": {
+				existing:         secret("auth-release", "", "", withFinalizers("example.com/keep")),
+				heldByProtection: true,
+				change:           func(s *corev1.Secret) { s.Finalizers = []string{"example.com/keep"} },
 			},
 			"another Secret, adding another finalizer": {
 				existing: secret("other-finalizer", "", ""),
@@ -391,6 +395,15 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				},
 				refused: "changes more than the finalizer",
 			},
+			// Who owns which field decides what a later server-side apply removes.
+			"another Secret, the broker-auth finalizer and others' field ownership": {
+				existing: secret("finalizer-and-ownership", "", ""),
+				change: func(s *corev1.Secret) {
+					s.Finalizers = []string{v1beta1.FinalizerBrokerAuth}
+					s.ManagedFields[0].Manager = "someone-else"
+				},
+				refused: "changes more than the finalizer",
+			},
 			"another Secret, the broker-auth finalizer and immutable": {
 				existing: secret("finalizer-and-immutable", "", ""),
 				change: func(s *corev1.Secret) {
@@ -405,8 +418,13 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				require.NoError(t, admin.Create(ctx, tc.existing))
 				s := &corev1.Secret{}
 				require.NoError(t, manager.Get(ctx, client.ObjectKeyFromObject(tc.existing), s))
+				if tc.heldByProtection {
+					s.Finalizers = append(s.Finalizers, v1beta1.FinalizerBrokerAuth)
+					require.NoError(t, manager.Update(ctx, s, client.FieldOwner(protection.FieldManager)))
+				}
 				tc.change(s)
-				err := manager.Update(ctx, s)
+				// As controllers/protection writes: its own field manager.
+				err := manager.Update(ctx, s, client.FieldOwner(protection.FieldManager))
 				t.Cleanup(func() { releaseSecret(t, admin, tc.existing) })
 				if tc.refused == "" {
 					require.NoError(t, err)

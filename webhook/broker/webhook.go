@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -53,8 +54,15 @@ func (v *Validator[T]) ValidateCreate(ctx context.Context, b T) (admission.Warni
 	return v.validate(ctx, b)
 }
 
-// ValidateUpdate validates a changed broker.
+// ValidateUpdate validates a changed broker. An update that leaves the spec
+// as it was (the manager's finalizers, labels) passes untouched: a broker
+// admitted under an older policy must still be able to go. A spec change
+// is checked even while the broker is being deleted, since its instances'
+// deprovisions still go where it points.
 func (v *Validator[T]) ValidateUpdate(ctx context.Context, old, b T) (admission.Warnings, error) {
+	if specUnchanged(old, b) {
+		return nil, nil
+	}
 	warnings, err := v.validate(ctx, b)
 	if err != nil {
 		return warnings, err
@@ -63,6 +71,17 @@ func (v *Validator[T]) ValidateUpdate(ctx context.Context, old, b T) (admission.
 		return warnings, apierrors.NewInvalid(schema.GroupKind{Group: v1beta1.GroupVersion.Group, Kind: v.Kind}, b.GetName(), errs)
 	}
 	return warnings, nil
+}
+
+// specUnchanged compares the whole spec, authInfo included.
+func specUnchanged[T any](old, b T) bool {
+	switch o := any(old).(type) {
+	case *v1beta1.ClusterServiceBroker:
+		return equality.Semantic.DeepEqual(o.Spec, any(b).(*v1beta1.ClusterServiceBroker).Spec)
+	case *v1beta1.ServiceBroker:
+		return equality.Semantic.DeepEqual(o.Spec, any(b).(*v1beta1.ServiceBroker).Spec)
+	}
+	return false
 }
 
 // checkRedirect: a broker's instances send the content of the Secrets

@@ -224,3 +224,42 @@ func TestRepointingNeedsTheScopesSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadataOnlyUpdatesPass: a broker admitted when the policy allowed
+// its URL, and refused by the policy now, can still get and lose the
+// manager's finalizer and be deleted; a change of its spec is checked again,
+// authInfo included.
+func TestMetadataOnlyUpdatesPass(t *testing.T) {
+	ctx := admission.NewContextWithRequest(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UserInfo: authenticationv1.UserInfo{Username: "mallory"}}})
+	v := &broker.Validator[*v1beta1.ServiceBroker]{Access: readOnly{}, Kind: "ServiceBroker", Reach: namespacedReach()}
+	old := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "team-a"}}
+	old.Spec.URL = "http://127.0.0.1:8080"
+	tests := map[string]struct {
+		change  func(*v1beta1.ServiceBroker)
+		refused string
+	}{
+		"finalizer added": {change: func(b *v1beta1.ServiceBroker) { b.Finalizers = []string{v1beta1.FinalizerInUse} }},
+		"deleting":        {change: func(b *v1beta1.ServiceBroker) { b.DeletionTimestamp = &metav1.Time{}; b.Finalizers = nil }},
+		"a label":         {change: func(b *v1beta1.ServiceBroker) { b.Labels = map[string]string{"team": "a"} }},
+		"the spec":        {change: func(b *v1beta1.ServiceBroker) { b.Spec.RelistRequests++ }, refused: "loopback"},
+		"the auth Secret": {change: func(b *v1beta1.ServiceBroker) { b.Spec.AuthInfo = basicAuth("someone-elses") }, refused: "someone-elses"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			updated := old.DeepCopy()
+			tc.change(updated)
+			_, err := v.ValidateUpdate(ctx, old, updated)
+			if tc.refused == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.refused)
+		})
+	}
+}
+
+func basicAuth(secret string) *v1beta1.ServiceBrokerAuthInfo {
+	return &v1beta1.ServiceBrokerAuthInfo{Basic: &v1beta1.BasicAuthConfig{SecretRef: &v1beta1.LocalObjectReference{Name: secret}}}
+}
