@@ -150,3 +150,26 @@ func Diff(before, after map[string]any) map[string]any {
 	}
 	return changed
 }
+
+// Updatable returns the parameters an update may resend under the plan's
+// update schema: when it closes its properties (additionalProperties:
+// false), only those it lists; parameters fixed at creation (a region, say)
+// would make the broker refuse the whole update. With no update schema, or
+// an open one, every parameter.
+func (p Set) Updatable(updateSchema *runtime.RawExtension) map[string]any {
+	var schema struct {
+		Properties           map[string]json.RawMessage `json:"properties"`
+		AdditionalProperties *bool                      `json:"additionalProperties"`
+	}
+	if updateSchema == nil || json.Unmarshal(updateSchema.Raw, &schema) != nil ||
+		schema.AdditionalProperties == nil || *schema.AdditionalProperties {
+		return p.Values
+	}
+	out := map[string]any{}
+	for k, v := range p.Values {
+		if _, ok := schema.Properties[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}

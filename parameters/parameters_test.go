@@ -74,3 +74,12 @@ func TestForStatusAndChangedSince(t *testing.T) {
 	assert.Equal(t, map[string]any{"password": "hunter3"}, rotated.ChangedSince(sent), "a changed Secret is noticed through the checksum")
 	assert.NotEqual(t, p.Checksum(), rotated.Checksum())
 }
+
+func TestUpdatable(t *testing.T) {
+	set := Set{Values: map[string]any{"region": "eu", "storageGB": 20.0}}
+	closed := &runtime.RawExtension{Raw: []byte(`{"type":"object","additionalProperties":false,"properties":{"storageGB":{"type":"integer"}}}`)}
+	open := &runtime.RawExtension{Raw: []byte(`{"type":"object","properties":{"storageGB":{"type":"integer"}}}`)}
+	assert.Equal(t, map[string]any{"storageGB": 20.0}, set.Updatable(closed), "what the update schema does not take stays out")
+	assert.Equal(t, set.Values, set.Updatable(open))
+	assert.Equal(t, set.Values, set.Updatable(nil))
+}

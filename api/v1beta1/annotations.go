@@ -11,6 +11,16 @@ const (
 	AnnotationAbandon = "servicecatalog.k8s.io/abandon"
 )
 
+// Finalizers of instances and bindings.
+const (
+	// FinalizerServiceCatalog keeps an instance until its broker confirmed
+	// the deprovision, and a binding until it confirmed the unbind. It is
+	// the retired project's name: objects migrated from it carry it, and
+	// its clients abandon an object by removing exactly this finalizer
+	// (svcat deprovision --abandon, svcat unbind --abandon).
+	FinalizerServiceCatalog = "kubernetes-incubator/service-catalog"
+)
+
 // Finalizers that keep what a namespaced instance needs to be deprovisioned
 // until no instance needs it, so deleting a namespace deprovisions every
 // instance in it instead of stranding them at the broker.

@@ -7,8 +7,11 @@ import (
 
 // ServiceBindingSpec is the desired state of a ServiceBinding. It cannot
 // change after creation: to bind differently, create a new binding.
+// Writing it back as read is no change, even from a client that spells an
+// empty value differently (an empty string or list for an absent one, as
+// the retired project's clients send userInfo.uid).
 //
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="the spec of a ServiceBinding cannot change; delete it and create a new one instead"
+// +kubebuilder:validation:XValidation:rule=`self.instanceRef == oldSelf.instanceRef && has(self.parameters) == has(oldSelf.parameters) && (!has(self.parameters) || self.parameters == oldSelf.parameters) && (has(self.parametersFrom) ? self.parametersFrom : []) == (has(oldSelf.parametersFrom) ? oldSelf.parametersFrom : []) && (has(self.secretName) ? self.secretName : "") == (has(oldSelf.secretName) ? oldSelf.secretName : "") && (has(self.secretTransforms) ? self.secretTransforms : []) == (has(oldSelf.secretTransforms) ? oldSelf.secretTransforms : []) && (has(self.externalID) ? self.externalID : "") == (has(oldSelf.externalID) ? oldSelf.externalID : "") && has(self.userInfo) == has(oldSelf.userInfo) && (!has(self.userInfo) || (self.userInfo.username == oldSelf.userInfo.username && (has(self.userInfo.uid) ? self.userInfo.uid : "") == (has(oldSelf.userInfo.uid) ? oldSelf.userInfo.uid : "") && (has(self.userInfo.groups) ? self.userInfo.groups : []) == (has(oldSelf.userInfo.groups) ? oldSelf.userInfo.groups : []) && (has(self.userInfo.extra) ? self.userInfo.extra : {}) == (has(oldSelf.userInfo.extra) ? oldSelf.userInfo.extra : {})))`,message="the spec of a ServiceBinding cannot change; delete it and create a new one instead"
 type ServiceBindingSpec struct {
 	// InstanceRef names the ServiceInstance, in the same namespace, to bind to.
 	InstanceRef LocalObjectReference `json:"instanceRef"`

@@ -24,6 +24,7 @@ type classObject interface {
 	GetCommonStatus() *v1beta1.CommonServiceClassStatus
 	GetBrokerName() string
 	SetBrokerName(string)
+	LookupLabels() map[string]string
 }
 
 // planObject is a ClusterServicePlan or a ServicePlan.
@@ -35,6 +36,7 @@ type planObject interface {
 	SetBrokerName(string)
 	GetClassName() string
 	SetClassName(string)
+	LookupLabels() map[string]string
 }
 
 // Field indexes the controller lists by.

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
 // changes counts the writes one sync made.
@@ -83,8 +85,8 @@ func (r *Reconciler) applyClasses(ctx context.Context, broker brokerObject, want
 			obj = r.scope.newClass(broker)
 			obj.SetName(want.name)
 		}
-		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec)
-		set := func() { *obj.GetCommonSpec() = want.spec }
+		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && !lookupLabelsStale(obj)
+		set := func() { *obj.GetCommonSpec() = want.spec; v1beta1.SetLookupLabels(obj, obj.LookupLabels()) }
 		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
 			return err
 		}
@@ -100,8 +102,12 @@ func (r *Reconciler) applyPlans(ctx context.Context, broker brokerObject, wants 
 			obj = r.scope.newPlan(broker)
 			obj.SetName(want.name)
 		}
-		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && obj.GetClassName() == want.className
-		set := func() { *obj.GetCommonSpec() = want.spec; obj.SetClassName(want.className) }
+		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && obj.GetClassName() == want.className && !lookupLabelsStale(obj)
+		set := func() {
+			*obj.GetCommonSpec() = want.spec
+			obj.SetClassName(want.className)
+			v1beta1.SetLookupLabels(obj, obj.LookupLabels())
+		}
 		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
 			return err
 		}
@@ -205,6 +211,15 @@ func (r *Reconciler) retire(ctx context.Context, obj client.Object, removed *boo
 		done.markedRemoved++
 	}
 	return nil
+}
+
+// lookupLabelsStale says whether a class or plan lacks the lookup labels
+// its spec calls for (objects from before they were kept, or edited).
+func lookupLabelsStale(obj interface {
+	client.Object
+	LookupLabels() map[string]string
+}) bool {
+	return v1beta1.SetLookupLabels(obj.DeepCopyObject().(client.Object), obj.LookupLabels())
 }
 
 // sameJSON compares two values as the API server would store them.

@@ -33,8 +33,13 @@ import (
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
-// Finalizer keeps a binding until the broker confirmed the unbind.
-const Finalizer = "servicecatalog.k8s.io/unbind"
+// Finalizer keeps a binding until the broker confirmed the unbind (see
+// v1beta1.FinalizerServiceCatalog).
+const Finalizer = v1beta1.FinalizerServiceCatalog
+
+// formerFinalizer is the name earlier versions of this catalog used; a
+// binding that still carries it is handled and released alike.
+const formerFinalizer = "servicecatalog.k8s.io/unbind"
 
 // Options configure the binding controller.
 type Options struct {
@@ -120,7 +125,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !b.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
-	if controllerutil.AddFinalizer(b, Finalizer) {
+	if status.NeverReconciled(b.Status.Conditions) && controllerutil.AddFinalizer(b, Finalizer) {
 		if err := s.writeSpec(ctx); err != nil {
 			return ctrl.Result{}, err
 		}

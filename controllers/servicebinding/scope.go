@@ -62,7 +62,7 @@ func (r *Reconciler) release(ctx context.Context, s *scope) error {
 	if err := r.deleteSecrets(ctx, s.b); err != nil {
 		return err
 	}
-	if err := s.patch.Release(ctx, s.b, Finalizer); err != nil {
+	if err := s.patch.Release(ctx, s.b, Finalizer, formerFinalizer); err != nil {
 		return err
 	}
 	s.log.Info("Released ServiceBinding", "namespace", s.b.Namespace, "name", s.b.Name)

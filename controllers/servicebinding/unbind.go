@@ -16,7 +16,8 @@ import (
 
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
-	if !controllerutil.ContainsFinalizer(b, Finalizer) {
+	if !controllerutil.ContainsFinalizer(b, Finalizer) && !controllerutil.ContainsFinalizer(b, formerFinalizer) {
+		// Released, or abandoned by removing the finalizer.
 		return ctrl.Result{}, nil
 	}
 	if b.Annotations[v1beta1.AnnotationAbandon] == "true" {

@@ -34,8 +34,13 @@ import (
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
-// Finalizer keeps an instance until its broker confirmed the deprovision.
-const Finalizer = "servicecatalog.k8s.io/deprovision"
+// Finalizer keeps an instance until its broker confirmed the deprovision
+// (see v1beta1.FinalizerServiceCatalog).
+const Finalizer = v1beta1.FinalizerServiceCatalog
+
+// formerFinalizer is the name earlier versions of this catalog used; an
+// instance that still carries it is handled and released alike.
+const formerFinalizer = "servicecatalog.k8s.io/deprovision"
 
 // Annotations an operator sets to decide how a deletion treats bindings
 // and the broker (see package v1beta1).

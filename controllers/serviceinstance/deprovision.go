@@ -26,7 +26,8 @@ var abandonHint = fmt.Sprintf("If the broker is gone for good, annotate the inst
 // gone, and then lets it go.
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	inst := s.inst
-	if !controllerutil.ContainsFinalizer(inst, Finalizer) {
+	if !controllerutil.ContainsFinalizer(inst, Finalizer) && !controllerutil.ContainsFinalizer(inst, formerFinalizer) {
+		// Released, or abandoned by removing the finalizer.
 		return ctrl.Result{}, nil
 	}
 	if inst.Annotations[AnnotationAbandon] == "true" {

@@ -29,10 +29,12 @@ type scope struct {
 	log   logr.Logger
 	off   *offering.Offering
 	osb   *osb.Client
+	// fresh: the instance had no status when read (status.NeverReconciled).
+	fresh bool
 }
 
 func (r *Reconciler) newScope(ctx context.Context, inst *v1beta1.ServiceInstance) *scope {
-	return &scope{inst: inst, patch: r.statusWriter().Begin(inst), log: logf.FromContext(ctx)}
+	return &scope{inst: inst, patch: r.statusWriter().Begin(inst), log: logf.FromContext(ctx), fresh: status.NeverReconciled(inst.Status.Conditions)}
 }
 
 func (r *Reconciler) statusWriter() status.Writer {
@@ -52,16 +54,20 @@ func (s *scope) claim(ctx context.Context) error { return s.patch.Claim(ctx, s.i
 func (s *scope) writeSpec(ctx context.Context) error { return s.patch.UpdateSpec(ctx, s.inst) }
 
 // ensureSpec records, in one write before any broker request, the
-// finalizer, an externalID (the admission webhook defaults it; without the
-// webhook, here) and, once resolved, the class and plan.
+// finalizer (on the first reconcile only: status.NeverReconciled), an externalID (the admission webhook defaults it; without the
+// webhook, here) and, once resolved, the class and plan with their lookup
+// labels.
 func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 	spec := &s.inst.Spec
-	changed := controllerutil.AddFinalizer(s.inst, Finalizer)
+	changed := s.fresh && controllerutil.AddFinalizer(s.inst, Finalizer)
 	if spec.ExternalID == "" {
 		spec.ExternalID = uuid.NewString()
 		changed = true
 	}
 	if s.off != nil && spec.SetResolvedRefs(s.off.Cluster, s.off.ClassName, s.off.PlanName) {
+		changed = true
+	}
+	if v1beta1.SetLookupLabels(s.inst, s.inst.LookupLabels()) {
 		changed = true
 	}
 	if !changed {
@@ -73,7 +79,7 @@ func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 // release removes the finalizer, letting the API server delete the object,
 // after writing what the reconcile changed in status.
 func (r *Reconciler) release(ctx context.Context, s *scope) error {
-	if err := s.patch.Release(ctx, s.inst, Finalizer); err != nil {
+	if err := s.patch.Release(ctx, s.inst, Finalizer, formerFinalizer); err != nil {
 		return err
 	}
 	s.log.Info("Released ServiceInstance", "namespace", s.inst.Namespace, "name", s.inst.Name)

@@ -53,7 +53,7 @@ type change struct {
 	// params are the parameters added or changed, nil when none.
 	params map[string]any
 	// resend: a new generation (updateRequests) without other changes
-	// sends every parameter again.
+	// sends every parameter again that the plan's update schema takes.
 	resend bool
 	// upgrade: the plan's maintenance version moved.
 	upgrade bool
@@ -82,7 +82,7 @@ func (c change) request(inst *v1beta1.ServiceInstance, off *offering.Offering, p
 	}
 	switch {
 	case c.resend:
-		req.Parameters = params.Values
+		req.Parameters = params.Updatable(off.Plan.InstanceUpdateParameterSchema)
 	case c.params != nil:
 		req.Parameters = c.params
 	}

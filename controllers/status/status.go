@@ -115,13 +115,15 @@ func copyStatus(to, from Object) {
 	reflect.ValueOf(to).Elem().FieldByName("Status").Set(reflect.ValueOf(from).Elem().FieldByName("Status"))
 }
 
-// Release saves the status, then removes finalizer, letting the API server
-// delete the object. Nothing is saved after it.
-func (p *Patcher) Release(ctx context.Context, obj Object, finalizer string) error {
+// Release saves the status, then removes the finalizers, letting the API
+// server delete the object. Nothing is saved after it.
+func (p *Patcher) Release(ctx context.Context, obj Object, finalizers ...string) error {
 	if err := p.Save(ctx, obj); err != nil {
 		return err
 	}
-	controllerutil.RemoveFinalizer(obj, finalizer)
+	for _, f := range finalizers {
+		controllerutil.RemoveFinalizer(obj, f)
+	}
 	if err := p.w.Client.Update(ctx, obj); client.IgnoreNotFound(err) != nil {
 		p.aborted = true
 		return err
@@ -182,3 +184,11 @@ func (p *Patcher) stored(obj Object) {
 	}
 	p.before = obj.DeepCopyObject().(Object)
 }
+
+// NeverReconciled says whether an object's status was never written, by
+// the conditions read from the API server: the controller adds its
+// finalizer then only. Once an object has a status, a missing finalizer
+// was removed on purpose (the retired project's clients abandon an object
+// that way) and is not put back, so the deletion that follows sends
+// nothing to the broker.
+func NeverReconciled(conditions []metav1.Condition) bool { return len(conditions) == 0 }

@@ -118,6 +118,28 @@ func TestRunAndInterrupt(t *testing.T) {
 	require.NoError(t, err, "make demo failed:\n%s", demoOut)
 	assert.Contains(t, string(demoOut), "The demo finished: every step answered as expected.")
 
+	// A user's namespace with an instance in it goes when deleted (the
+	// instance is deprovisioned first), and a deregistered broker takes its
+	// classes and plans with it: kube-controller-manager runs the namespace
+	// controller and the garbage collector.
+	kubectl := func(stdin string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		c := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		c.Stdin = strings.NewReader(stdin)
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "kubectl %s: %s", strings.Join(args, " "), out)
+		return string(out)
+	}
+	kubectl(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"short-lived"}}
+{"apiVersion":"servicecatalog.k8s.io/v1beta1","kind":"ServiceInstance","metadata":{"name":"db","namespace":"short-lived"},
+ "spec":{"clusterServiceClassExternalName":"sample-db","clusterServicePlanExternalName":"small","parameters":{"region":"eu"}}}`, "apply", "-f", "-")
+	kubectl("", "wait", "--for=condition=Ready", "-n", "short-lived", "serviceinstance/db", "--timeout=60s")
+	kubectl("", "delete", "namespace", "short-lived", "--timeout=90s")
+	kubectl("", "delete", "clusterservicebroker", "sample-broker", "--timeout=60s")
+	kubectl("", "wait", "--for=delete", "clusterserviceclasses,clusterserviceplans", "--all", "--timeout=60s")
+
 	started := descendants(cmd.Process.Pid)
 	var names []string
 	for _, pid := range started {

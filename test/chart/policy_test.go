@@ -345,6 +345,19 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				},
 				refused: "may only update Secrets a ServiceBinding owns: Secret apps/takeover has no label",
 			},
+			// The retired project wrote binding Secrets with the owner only.
+			"a Secret the retired project wrote, labelled": {
+				existing: secret("retired", "", "db"),
+				change:   func(s *corev1.Secret) { s.Labels = map[string]string{servicebinding.LabelBinding: "db"} },
+			},
+			"a Secret the retired project wrote, handed to another binding": {
+				existing: secret("retired-handover", "", "db"),
+				change: func(s *corev1.Secret) {
+					other := secret(s.Name, "queue", "queue")
+					s.Labels, s.OwnerReferences = other.Labels, other.OwnerReferences
+				},
+				refused: "may not move Secret apps/retired-handover to another ServiceBinding",
+			},
 			"an owned Secret, dropping its owner": {
 				existing: secret("disown", "db", "db"),
 				change:   func(s *corev1.Secret) { s.OwnerReferences = nil },

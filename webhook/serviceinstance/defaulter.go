@@ -69,6 +69,9 @@ func (w *Webhook) Default(ctx context.Context, inst *v1beta1.ServiceInstance) er
 	if old == nil {
 		w.defaultPlan(ctx, inst)
 	}
+	// The retired project's clients select instances by these labels; they
+	// follow the resolved references, whoever writes the instance.
+	v1beta1.SetLookupLabels(inst, inst.LookupLabels())
 	return nil
 }
 
