@@ -45,7 +45,7 @@ const DefaultMaxPlans = 1000
 // lists more plans than Options.MaxPlans; nothing of it is applied.
 const ReasonErrorTooManyPlans = "ErrorTooManyPlans"
 
-// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers;servicebrokers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers;servicebrokers,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers/status;servicebrokers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses;clusterserviceplans;serviceclasses;serviceplans,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses/status;clusterserviceplans/status;serviceclasses/status;serviceplans/status,verbs=get;update;patch
@@ -174,7 +174,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Classes and plans are owned by the broker: the garbage collector
 		// removes those of a ClusterServiceBroker; controllers/protection
 		// deletes those of a ServiceBroker once no instance uses them.
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.releaseRetired(ctx, broker)
 	}
 	if wait, due := r.untilDue(req.NamespacedName, broker); !due {
 		return ctrl.Result{RequeueAfter: wait}, nil

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -172,8 +173,16 @@ func (r *Reconciler) apply(ctx context.Context, broker brokerObject, obj client.
 		done.created++
 		return nil
 	}
-	if !same {
+	// Classes and plans the retired project registered may have no owner:
+	// adopt them, so the garbage collector follows the broker.
+	adopt := metav1.GetControllerOf(obj) == nil
+	if !same || adopt {
 		set()
+		if adopt {
+			if err := controllerutil.SetControllerReference(broker, obj, r.Client.Scheme()); err != nil {
+				return err
+			}
+		}
 		if err := r.Client.Update(ctx, obj); err != nil {
 			return fmt.Errorf("update %s: %w", obj.GetName(), err)
 		}
@@ -234,4 +243,41 @@ func sameJSON(a, b any) bool {
 		return false
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// releaseRetired lets a deleted broker that the retired project registered
+// go: its controller held brokers with its finalizer and deleted their
+// classes and plans itself, which may carry no owner reference for the
+// garbage collector to follow. So do the same: delete them, then drop the
+// finalizer.
+func (r *Reconciler) releaseRetired(ctx context.Context, broker brokerObject) error {
+	if !controllerutil.ContainsFinalizer(broker, v1beta1.FinalizerServiceCatalog) {
+		return nil
+	}
+	classes, err := r.scope.listClasses(ctx, r.Client, broker)
+	if err != nil {
+		return err
+	}
+	plans, err := r.scope.listPlans(ctx, r.Client, broker)
+	if err != nil {
+		return err
+	}
+	for _, obj := range append(asObjects(plans), asObjects(classes)...) {
+		if obj.GetDeletionTimestamp().IsZero() {
+			if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete %s: %w", obj.GetName(), err)
+			}
+		}
+	}
+	patch := client.MergeFromWithOptions(broker.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(broker, v1beta1.FinalizerServiceCatalog)
+	return client.IgnoreNotFound(r.Client.Patch(ctx, broker, patch))
+}
+
+func asObjects[T client.Object](objs []T) []client.Object {
+	out := make([]client.Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+	}
+	return out
 }

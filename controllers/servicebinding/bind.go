@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -96,9 +97,14 @@ func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[s
 // deleted, the credentials are fetched again if the broker allows it.
 func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
-	missing, err := r.secretsMissing(ctx, b)
-	if err != nil || !missing {
+	creds, envExists, err := r.boundSecrets(ctx, b)
+	switch {
+	case err != nil || (creds != nil && envExists):
 		return ctrl.Result{}, err
+	case creds != nil && metav1.IsControlledBy(creds, b):
+		// Only the env Secret is gone, or was never written (a binding the
+		// retired project made): the credentials are at hand.
+		return ctrl.Result{}, r.restoreEnvSecret(ctx, b, creds)
 	}
 	inst, off, err := r.readyInstance(ctx, s)
 	if inst == nil {

@@ -125,7 +125,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !b.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
-	if status.NeverReconciled(b.Status.Conditions) && controllerutil.AddFinalizer(b, Finalizer) {
+	added := status.NeverReconciled(b.Status.Conditions) && controllerutil.AddFinalizer(b, Finalizer)
+	if controllerutil.RemoveFinalizer(b, formerFinalizer) {
+		// Renamed, so that the retired project's clients can abandon it.
+		controllerutil.AddFinalizer(b, Finalizer)
+		added = true
+	}
+	if added {
 		if err := s.writeSpec(ctx); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -185,6 +185,11 @@ func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding,
 		return &notOwnedError{name}
 	}
 	existing.Data = data
+	// A Secret the retired project wrote has the owner but not the label.
+	if existing.Labels == nil {
+		existing.Labels = map[string]string{}
+	}
+	existing.Labels[LabelBinding] = b.Name
 	return r.Client.Update(ctx, &existing)
 }
 
@@ -231,16 +236,37 @@ func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBin
 	return nil
 }
 
-// secretsMissing reports whether a Secret of a bound binding is gone.
-func (r *Reconciler) secretsMissing(ctx context.Context, b *v1beta1.ServiceBinding) (bool, error) {
-	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &corev1.Secret{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
+// boundSecrets reads the Secrets of a bound binding: the credentials
+// Secret, nil when it is gone, and whether the env Secret exists.
+func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding) (*corev1.Secret, bool, error) {
+	creds := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.CredentialsSecretName()}, creds)
+	if apierrors.IsNotFound(err) {
+		creds = nil
+	} else if err != nil {
+		return nil, false, err
 	}
-	return false, nil
+	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: v1beta1.EnvSecretNameOf(b.Name)}, &corev1.Secret{})
+	if client.IgnoreNotFound(err) != nil {
+		return nil, false, err
+	}
+	return creds, err == nil, nil
+}
+
+// restoreEnvSecret writes the env Secret from the credentials Secret, and
+// labels that one as the binding's (the retired project did not).
+func (r *Reconciler) restoreEnvSecret(ctx context.Context, b *v1beta1.ServiceBinding, creds *corev1.Secret) error {
+	env, err := envData(b.Name, creds.Data)
+	if err != nil {
+		return err
+	}
+	if err := r.writeSecret(ctx, b, b.CredentialsSecretName(), creds.Data); err != nil {
+		return err
+	}
+	if err := r.writeSecret(ctx, b, v1beta1.EnvSecretNameOf(b.Name), env); err != nil {
+		return err
+	}
+	b.Status.SecretKeys = sortedKeys(creds.Data)
+	b.Status.EnvSecretName = v1beta1.EnvSecretNameOf(b.Name)
+	return nil
 }

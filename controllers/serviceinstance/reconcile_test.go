@@ -512,3 +512,39 @@ func TestExternalIDTakeoverIsRefused(t *testing.T) {
 	assert.True(t, gone(t, k, attacker))
 	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision), "the victim's service was not deprovisioned")
 }
+
+// TestFinalizerRemovalAbandons: the retired project's clients abandon an
+// instance by removing its finalizer, then deleting it. The finalizer is not
+// put back by later reconciles, and the deletion sends nothing.
+func TestFinalizerRemovalAbandons(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db")
+	inst.Finalizers = nil
+	inst.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"storageGB":50}`)}
+	require.NoError(t, k.Client.Update(ctx, inst))
+
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Empty(t, inst.Finalizers, "not put back")
+	assert.Len(t, k.Broker.Requests(osbtest.Update), 1, "the instance is still managed")
+
+	require.NoError(t, k.Client.Delete(ctx, inst))
+	assert.True(t, gone(t, k, inst))
+	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision))
+}
+
+// TestFormerFinalizerIsRenamed: an instance from an earlier version of the
+// catalog gets the retired project's finalizer name, which its clients
+// remove to abandon it.
+func TestFormerFinalizerIsRenamed(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := readyInstance(t, k, r, "db")
+	inst.Finalizers = []string{"example.com/other", formerFinalizer}
+	require.NoError(t, k.Client.Update(context.Background(), inst))
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Equal(t, []string{"example.com/other", Finalizer}, inst.Finalizers)
+}

@@ -60,6 +60,11 @@ func (s *scope) writeSpec(ctx context.Context) error { return s.patch.UpdateSpec
 func (r *Reconciler) ensureSpec(ctx context.Context, s *scope) error {
 	spec := &s.inst.Spec
 	changed := s.fresh && controllerutil.AddFinalizer(s.inst, Finalizer)
+	if controllerutil.RemoveFinalizer(s.inst, formerFinalizer) {
+		// Renamed, so that the retired project's clients can abandon it.
+		controllerutil.AddFinalizer(s.inst, Finalizer)
+		changed = true
+	}
 	if spec.ExternalID == "" {
 		spec.ExternalID = uuid.NewString()
 		changed = true

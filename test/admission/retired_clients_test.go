@@ -90,7 +90,7 @@ func TestRetiredCLIRequests(t *testing.T) {
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "svcat", Name: "db"}, &inst))
 	assert.Len(t, sample.Summary().Instances, 1)
 	var found v1beta1.ServiceInstanceList
-	require.NoError(t, env.Client.List(ctx, &found, client.MatchingLabels{
+	require.NoError(t, env.Client.List(ctx, &found, client.InNamespace("svcat"), client.MatchingLabels{
 		v1beta1.LabelClusterServiceClassRefName: v1beta1.LookupValue(class.Name),
 		v1beta1.LabelClusterServicePlanRefName:  v1beta1.LookupValue(plans.Items[0].Name),
 	}))
@@ -125,12 +125,24 @@ func TestRetiredCLIRequests(t *testing.T) {
 	require.Error(t, env.Client.Update(ctx, forged), "the identity is part of the spec")
 
 	// svcat unbind --abandon db, svcat deprovision --abandon db: remove the
-	// retired finalizer, then delete. Nothing reaches the broker.
+	// retired finalizer, then delete. The finalizer stays removed whatever
+	// reconciles in between, and nothing reaches the broker.
 	for _, kind := range []string{"ServiceBinding", "ServiceInstance"} {
 		obj := svcatGet(t, kind, "svcat", "db")
 		assert.Equal(t, []string{v1beta1.FinalizerServiceCatalog}, obj.GetFinalizers(), kind)
 		obj.SetFinalizers(nil)
 		require.NoError(t, env.Client.Update(ctx, obj), kind)
+	}
+	touched = svcatGet(t, "ServiceInstance", "svcat", "db")
+	require.NoError(t, unstructured.SetNestedField(touched.Object, int64(2), "spec", "updateRequests"))
+	require.NoError(t, env.Client.Update(ctx, touched))
+	require.Eventually(t, func() bool {
+		var i v1beta1.ServiceInstance
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: "svcat", Name: "db"}, &i) == nil && i.Status.ObservedGeneration == touched.GetGeneration()
+	}, time.Minute, 200*time.Millisecond, "the instance is reconciled after its finalizer went")
+	for _, kind := range []string{"ServiceBinding", "ServiceInstance"} {
+		obj := svcatGet(t, kind, "svcat", "db")
+		assert.Empty(t, obj.GetFinalizers(), "%s: the finalizer is not put back", kind)
 		require.NoError(t, env.Client.Delete(ctx, obj), kind)
 	}
 	require.Eventually(t, func() bool {

@@ -346,9 +346,12 @@ func testSecretPolicy(t *testing.T, ctx context.Context, admin, manager client.C
 				refused: "may only update Secrets a ServiceBinding owns: Secret apps/takeover has no label",
 			},
 			// The retired project wrote binding Secrets with the owner only.
-			"a Secret the retired project wrote, labelled": {
+			"a Secret the retired project wrote, rewritten and labelled": {
 				existing: secret("retired", "", "db"),
-				change:   func(s *corev1.Secret) { s.Labels = map[string]string{servicebinding.LabelBinding: "db"} },
+				change: func(s *corev1.Secret) {
+					s.Labels = map[string]string{servicebinding.LabelBinding: "db"}
+					s.Data["uri"] = []byte("postgres://db2")
+				},
 			},
 			"a Secret the retired project wrote, handed to another binding": {
 				existing: secret("retired-handover", "", "db"),

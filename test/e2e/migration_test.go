@@ -49,10 +49,12 @@ func (c *creations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestMigrateFromRetiredCatalog takes over objects as the retired project's
 // last release (CRDs of the same group) left them in the cluster: its
-// finalizer, its lookup labels, its status, and a credentials Secret it
-// wrote with an owner reference only. The catalog sends no second provision
-// or bind, adds the Secret the pod injector reads, and a deletion
-// deprovisions and unbinds at the broker.
+// finalizer on brokers, instances and bindings, classes and plans without
+// owner references, its lookup labels, its status, and a credentials Secret
+// it wrote with an owner reference only. The catalog sends no second
+// provision or bind, adds the Secret the pod injector reads, a deletion
+// deprovisions and unbinds at the broker, and deregistering the broker takes
+// its classes and plans with it.
 func TestMigrateFromRetiredCatalog(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -76,12 +78,21 @@ func TestMigrateFromRetiredCatalog(t *testing.T) {
 		return broker.Setup(ctx, mgr, broker.Options{})
 	})
 	require.NoError(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "migrated"}}))
-	b := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "retired-broker"}}
+	b := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "retired-broker", Finalizers: []string{v1beta1.FinalizerServiceCatalog}}}
 	b.Spec.URL = url
 	require.NoError(t, c.Create(ctx, b))
 	res := env.Kubectl(ctx, "", "wait", "--for=condition=Ready", "--timeout=30s", "clusterservicebroker/retired-broker")
 	require.NoError(t, res.Err, res.Stderr)
 	brokers.Stop()
+	// The retired project's classes and plans had no owner reference.
+	for _, list := range []client.ObjectList{&v1beta1.ClusterServiceClassList{}, &v1beta1.ClusterServicePlanList{}} {
+		require.NoError(t, c.List(ctx, list))
+		require.NoError(t, meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			obj.SetOwnerReferences(nil)
+			return c.Update(ctx, obj)
+		}))
+	}
 
 	// What the retired catalog created at the broker.
 	osbClient, err := osb.New(osb.Config{URL: url})
@@ -145,7 +156,8 @@ func TestMigrateFromRetiredCatalog(t *testing.T) {
 	assert.Zero(t, counted.provisions.Load(), "no second provision")
 	assert.Zero(t, counted.binds.Load(), "no second bind")
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), secret))
-	assert.Equal(t, bound.Credentials["password"], string(secret.Data["password"]), "the credentials Secret is kept as it was")
+	assert.Equal(t, bound.Credentials["password"], string(secret.Data["password"]), "the credentials are kept as they were")
+	assert.Equal(t, "db", secret.Labels["servicecatalog.k8s.io/binding"], "and labelled as the binding's")
 
 	// A deletion unbinds and deprovisions at the broker.
 	res = env.Kubectl(ctx, "", "delete", "-n", "migrated", "servicebinding/db", "--timeout=60s")
@@ -155,4 +167,11 @@ func TestMigrateFromRetiredCatalog(t *testing.T) {
 	assert.Empty(t, sample.Summary().Bindings)
 	assert.Empty(t, sample.Summary().Instances)
 	assert.Equal(t, int32(1), counted.deprovision.Load())
+
+	// Deregistering the broker, which carries the retired finalizer, takes
+	// its classes and plans with it.
+	res = env.Kubectl(ctx, "", "delete", "clusterservicebroker/retired-broker", "--timeout=60s")
+	require.NoError(t, res.Err, res.Stderr)
+	res = env.Kubectl(ctx, "", "wait", "--for=delete", "clusterserviceclasses,clusterserviceplans", "--all", "--timeout=60s")
+	require.NoError(t, res.Err, res.Stderr)
 }

@@ -263,3 +263,32 @@ func TestMetadataOnlyUpdatesPass(t *testing.T) {
 func basicAuth(secret string) *v1beta1.ServiceBrokerAuthInfo {
 	return &v1beta1.ServiceBrokerAuthInfo{Basic: &v1beta1.BasicAuthConfig{SecretRef: &v1beta1.LocalObjectReference{Name: secret}}}
 }
+
+// TestDefaultsAsTheRetiredProject: relistBehavior "" becomes Duration, and
+// a new broker gets a relistDuration of 15 minutes; an update gets none it
+// did not ask for, so a finalizer-only write of a broker stored without one
+// (and refused by today's reach policy) still passes admission.
+func TestDefaultsAsTheRetiredProject(t *testing.T) {
+	request := func(op admissionv1.Operation) context.Context {
+		return admission.NewContextWithRequest(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+			Operation: op, UserInfo: authenticationv1.UserInfo{Username: "system:serviceaccount:catalog:manager"}}})
+	}
+	d := broker.Defaulter[*v1beta1.ServiceBroker]{}
+	created := &v1beta1.ServiceBroker{}
+	created.Spec.RelistBehavior = ""
+	require.NoError(t, d.Default(request(admissionv1.Create), created))
+	assert.Equal(t, v1beta1.RelistBehaviorDuration, created.Spec.RelistBehavior)
+	require.NotNil(t, created.Spec.RelistDuration)
+	assert.Equal(t, v1beta1.DefaultRelistDuration, created.Spec.RelistDuration.Duration)
+
+	stored := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "team-a"}}
+	stored.Spec.URL, stored.Spec.RelistBehavior = "http://127.0.0.1:8080", v1beta1.RelistBehaviorDuration
+	updated := stored.DeepCopy()
+	updated.Finalizers = []string{v1beta1.FinalizerInUse}
+	ctx := request(admissionv1.Update)
+	require.NoError(t, d.Default(ctx, updated))
+	assert.Nil(t, updated.Spec.RelistDuration)
+	v := &broker.Validator[*v1beta1.ServiceBroker]{Access: readOnly{}, Kind: "ServiceBroker", Reach: namespacedReach()}
+	_, err := v.ValidateUpdate(ctx, stored, updated)
+	assert.NoError(t, err)
+}
