@@ -96,7 +96,9 @@ spec:
 	assert.Equal(t, []string{v1beta1.FinalizerBrokerAuth}, held["auth Secret"].GetFinalizers())
 	assert.Equal(t, []string{v1beta1.FinalizerInUse}, held["broker"].GetFinalizers())
 
+	started := time.Now()
 	kubectl("", "delete", "namespace", "team-gone", "--timeout=120s")
+	t.Logf("namespace deleted in %s", time.Since(started).Round(100*time.Millisecond))
 	assert.Empty(t, sample.Summary().Bindings, "the binding was unbound at the broker")
 	assert.Empty(t, sample.Summary().Instances, "the instance was deprovisioned at the broker")
 }
