@@ -56,6 +56,12 @@ type Options struct {
 	MinRelistInterval time.Duration
 	// MaxPlansPerBroker caps one broker's catalog; zero: 1000.
 	MaxPlansPerBroker int
+	// InstanceWorkers and BindingWorkers are the reconciles of each kind
+	// that run at once; zero: the controllers' DefaultWorkers.
+	InstanceWorkers, BindingWorkers int
+	// MaxRequestsPerBroker is each broker's share of requests in flight;
+	// zero: brokerclient.DefaultMaxRequestsInFlight.
+	MaxRequestsPerBroker int
 }
 
 // NewScheme holds the Kubernetes kinds and the catalog's.
@@ -97,15 +103,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return fmt.Errorf("set up broker controllers: %w", err)
 	}
+	// One pool for both controllers: a broker's share of requests in flight
+	// counts its provisions and its binds together.
+	pool := &brokerclient.Pool{Secrets: mgr.GetAPIReader(), SecretVersions: mgr.GetClient(), Options: clientOpts, MaxInFlight: opts.MaxRequestsPerBroker}
 	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
-		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration},
+		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration}, Pool: pool, Workers: opts.InstanceWorkers,
 	}); err != nil {
 		return fmt.Errorf("set up instance controller: %w", err)
 	}
 	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
-		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration},
+		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration}, Pool: pool, Workers: opts.BindingWorkers,
 	}); err != nil {
 		return fmt.Errorf("set up binding controller: %w", err)
 	}

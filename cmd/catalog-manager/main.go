@@ -19,6 +19,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
+	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 	"github.com/servicecatalog/service-catalog/manager"
 )
 
@@ -46,6 +49,9 @@ type options struct {
 	maxRetryDuration        time.Duration
 	minRelistInterval       time.Duration
 	maxPlansPerBroker       int
+	instanceWorkers         int
+	bindingWorkers          int
+	maxRequestsPerBroker    int
 	reach                   reachFlags
 	webhooks                bool
 	webhookPort             int
@@ -67,6 +73,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 7*24*time.Hour, "How long a provision or bind whose failures may pass (5xx, timeouts, lost connections) is tried again, with backoff, before it counts as failed.")
 	fs.DurationVar(&o.minRelistInterval, "min-relist-interval", time.Minute, "Shortest time between two scheduled catalog fetches of one broker; a shorter relistDuration is raised to it.")
 	fs.IntVar(&o.maxPlansPerBroker, "max-plans-per-broker", 1000, "Most plans one broker's catalog may list; a larger catalog is not applied (ErrorTooManyPlans).")
+	fs.IntVar(&o.instanceWorkers, "instance-workers", serviceinstance.DefaultWorkers, "ServiceInstance reconciles that run at once.")
+	fs.IntVar(&o.bindingWorkers, "binding-workers", servicebinding.DefaultWorkers, "ServiceBinding reconciles that run at once.")
+	fs.IntVar(&o.maxRequestsPerBroker, "max-requests-per-broker", brokerclient.DefaultMaxRequestsInFlight, "Requests one broker may have in flight at once; work for a broker at its limit waits without holding a worker. The broker annotation "+brokerclient.AnnotationMaxRequestsInFlight+" lowers it (raises it too, on a ClusterServiceBroker).")
 	fs.StringVar(&o.reach.namespacedDenied, "namespaced-broker-denied-cidrs", "", "Addresses ServiceBrokers may not connect to, besides loopback, link-local, unspecified and the API server's (comma-separated CIDRs).")
 	fs.StringVar(&o.reach.namespacedAllowed, "namespaced-broker-allowed-cidrs", "", "Addresses ServiceBrokers may connect to even when denied (comma-separated CIDRs; 0.0.0.0/0,::/0 turns the check off).")
 	fs.StringVar(&o.reach.clusterDenied, "cluster-broker-denied-cidrs", "", "Addresses ClusterServiceBrokers may not connect to (comma-separated CIDRs); none by default.")
@@ -115,6 +124,7 @@ func run(opts options) error {
 		BrokerTimeout: opts.brokerTimeout, MaxRetryDuration: opts.maxRetryDuration, Webhooks: opts.webhooks,
 		NamespacedReach: namespacedReach, ClusterReach: clusterReach,
 		MinRelistInterval: opts.minRelistInterval, MaxPlansPerBroker: opts.maxPlansPerBroker,
+		InstanceWorkers: opts.instanceWorkers, BindingWorkers: opts.bindingWorkers, MaxRequestsPerBroker: opts.maxRequestsPerBroker,
 	}); err != nil {
 		return err
 	}

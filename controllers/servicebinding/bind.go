@@ -75,7 +75,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 		return params, nil, err
 	}
 	c, err := r.brokerClient(ctx, s)
-	if err != nil {
+	if err != nil && !errors.Is(err, brokerclient.ErrBusy) {
 		brokerUnreachable(b, err)
 	}
 	return params, c, err

@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -41,6 +42,11 @@ const Finalizer = v1beta1.FinalizerServiceCatalog
 // binding that still carries it is handled and released alike.
 const formerFinalizer = "servicecatalog.k8s.io/unbind"
 
+// DefaultWorkers is how many reconciles run at once when Options.Workers
+// is zero. Each broker still gets at most its share of requests in flight
+// (brokerclient.Pool), so a slow broker holds that many workers at most.
+const DefaultWorkers = 16
+
 // Options configure the binding controller.
 type Options struct {
 	// ClusterID is sent in the context object of every bind.
@@ -52,6 +58,12 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
 	Client brokerclient.Options
+	// Pool hands out the broker clients and their request slots; shared
+	// with the other controllers of the manager. One is made when nil.
+	Pool *brokerclient.Pool
+	// Workers is the number of reconciles that run at once; zero means
+	// DefaultWorkers.
+	Workers int
 	// Retry spaces the attempts of a bind whose failure may pass; zero
 	// fields take status.DefaultRetryPolicy's.
 	Retry status.RetryPolicy
@@ -82,6 +94,12 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
 	opts.Retry = opts.Retry.WithDefaults()
+	if opts.Pool == nil {
+		opts.Pool = &brokerclient.Pool{Secrets: apiReader, SecretVersions: c, Options: opts.Client}
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }
 
@@ -95,6 +113,7 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		// be the one it waits for.
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfInstance)).
 		Named("ServiceBinding").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }
 
@@ -118,13 +137,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	s := r.newScope(ctx, b)
 	defer func() {
+		s.done()
 		if err := s.save(ctx); err != nil {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
 	}()
 	if !b.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, s)
+		return brokerclient.RetryWhenBusy(r.reconcileDelete(ctx, s))
 	}
+	return brokerclient.RetryWhenBusy(r.reconcileNormal(ctx, s))
+}
+
+// reconcileNormal picks the phase of a binding that is not being deleted.
+func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result, error) {
+	b := s.b
 	added := status.NeverReconciled(b.Status.Conditions) && controllerutil.AddFinalizer(b, Finalizer)
 	if controllerutil.RemoveFinalizer(b, formerFinalizer) {
 		// Renamed, so that the retired project's clients can abandon it.

@@ -219,7 +219,7 @@ func TestBindAnswers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k, r := newRig(t, nil)
 			if tc.timeout > 0 {
-				r.Options.Client.Timeout = tc.timeout
+				r.Pool.Options.Timeout = tc.timeout
 			}
 			k.Broker.On(osbtest.Bind, tc.answer, osbtest.Response{Status: 201, Body: `{"credentials":{"uri":"db://second"}}`})
 			b := newBinding(k, "db")

@@ -29,6 +29,15 @@ type scope struct {
 	inst  *v1beta1.ServiceInstance
 	off   *offering.Offering
 	osb   *osb.Client
+	// release frees the broker request slot the reconcile holds, if any.
+	release func()
+}
+
+// done frees what the reconcile holds.
+func (s *scope) done() {
+	if s.release != nil {
+		s.release()
+	}
 }
 
 func (r *Reconciler) newScope(ctx context.Context, b *v1beta1.ServiceBinding) *scope {
@@ -147,15 +156,11 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, r.Options.Client)
+	c, release, err := r.Pool.Client(ctx, broker)
 	if err != nil {
 		return nil, err
 	}
-	c, err := osb.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.osb = c
+	s.osb, s.release = c, release
 	return c, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -58,6 +59,11 @@ const (
 	IndexUnresolved = "unresolved"
 )
 
+// DefaultWorkers is how many reconciles run at once when Options.Workers
+// is zero. Each broker still gets at most its share of requests in flight
+// (brokerclient.Pool), so a slow broker holds that many workers at most.
+const DefaultWorkers = 16
+
 // Options configure the instance controller.
 type Options struct {
 	// ClusterID is sent in the context object of every request.
@@ -70,6 +76,12 @@ type Options struct {
 	MaxPollingDuration time.Duration
 	// Client tunes requests to brokers.
 	Client brokerclient.Options
+	// Pool hands out the broker clients and their request slots; shared
+	// with the other controllers of the manager. One is made when nil.
+	Pool *brokerclient.Pool
+	// Workers is the number of reconciles that run at once; zero means
+	// DefaultWorkers.
+	Workers int
 	// Retry spaces the attempts of a provision whose failure may pass;
 	// zero fields take status.DefaultRetryPolicy's.
 	Retry status.RetryPolicy
@@ -102,6 +114,12 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
 	opts.Retry = opts.Retry.WithDefaults()
+	if opts.Pool == nil {
+		opts.Pool = &brokerclient.Pool{Secrets: apiReader, SecretVersions: c, Options: opts.Client}
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
 	return &Reconciler{Client: c, APIReader: apiReader, Recorder: recorder, Options: opts, Now: time.Now}
 }
 
@@ -146,6 +164,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Named("ServiceInstance").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }
 
@@ -199,14 +218,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	s := r.newScope(ctx, inst)
 	defer func() {
+		s.done()
 		if err := s.save(ctx); err != nil {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
 	}()
 	if !inst.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, s)
+		return brokerclient.RetryWhenBusy(r.reconcileDelete(ctx, s))
 	}
-	return r.reconcileNormal(ctx, s)
+	return brokerclient.RetryWhenBusy(r.reconcileNormal(ctx, s))
 }
 
 // reconcileNormal picks the phase of an instance that is not being deleted.

@@ -101,7 +101,9 @@ func (r *Reconciler) deprovision(ctx context.Context, s *scope) (ctrl.Result, er
 	}
 	c, err := r.brokerClient(ctx, s)
 	if err != nil {
-		cannotDeprovision(inst, err.Error())
+		if !errors.Is(err, brokerclient.ErrBusy) {
+			cannotDeprovision(inst, err.Error())
+		}
 		return ctrl.Result{}, err
 	}
 	plan := sentPlanID(inst)

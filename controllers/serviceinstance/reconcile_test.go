@@ -183,7 +183,7 @@ func TestProvisionAnswers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k, r := newRig(t, nil)
 			if tc.timeout > 0 {
-				r.Options.Client.Timeout = tc.timeout
+				r.Pool.Options.Timeout = tc.timeout
 			}
 			k.Broker.On(osbtest.Provision, tc.provision...)
 			if tc.lastOp != nil {

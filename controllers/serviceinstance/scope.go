@@ -31,6 +31,15 @@ type scope struct {
 	osb   *osb.Client
 	// fresh: the instance had no status when read (status.NeverReconciled).
 	fresh bool
+	// release frees the broker request slot the reconcile holds, if any.
+	release func()
+}
+
+// done frees what the reconcile holds.
+func (s *scope) done() {
+	if s.release != nil {
+		s.release()
+	}
 }
 
 func (r *Reconciler) newScope(ctx context.Context, inst *v1beta1.ServiceInstance) *scope {
@@ -131,15 +140,14 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := brokerclient.Config(ctx, r.APIReader, broker, r.Options.Client)
+	c, release, err := r.Pool.Client(ctx, broker)
+	if errors.Is(err, brokerclient.ErrBusy) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, &brokerError{err.Error()}
 	}
-	c, err := osb.New(cfg)
-	if err != nil {
-		return nil, &brokerError{err.Error()}
-	}
-	s.osb = c
+	s.osb, s.release = c, release
 	return c, nil
 }
 
