@@ -1,0 +1,106 @@
+package brokerclient_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+)
+
+// countingReader counts the Secret reads that reach the API server.
+type countingReader struct {
+	client.Reader
+	reads int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.reads++
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+func TestPoolReusesOneClientPerBroker(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, clientgoscheme.AddToScheme(scheme))
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "auth"}, Data: map[string][]byte{"username": []byte("u"), "password": []byte("p")}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret).Build()
+	api := &countingReader{Reader: c}
+	pool := &brokerclient.Pool{Secrets: api, SecretVersions: c, MaxInFlight: 2}
+	broker := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "b", UID: "uid-1", Generation: 1}}
+	broker.Spec.URL = "http://broker.example.com"
+	broker.Spec.AuthInfo = &v1beta1.ServiceBrokerAuthInfo{Basic: &v1beta1.BasicAuthConfig{SecretRef: &v1beta1.LocalObjectReference{Name: "auth"}}}
+
+	first, release, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	release()
+	again, release, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	release()
+	assert.Same(t, first, again, "one client per broker, across reconciles")
+	assert.Equal(t, 1, api.reads, "the auth Secret is read once")
+
+	secret.Data["password"] = []byte("rotated")
+	require.NoError(t, c.Update(ctx, secret))
+	rotated, release, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	release()
+	assert.NotSame(t, first, rotated, "a changed auth Secret builds a new client")
+	broker.Generation = 2
+	respec, release, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	release()
+	assert.NotSame(t, rotated, respec, "a changed spec builds a new client")
+	assert.Equal(t, 3, api.reads)
+
+	// Two slots: a third request at once waits, without blocking.
+	_, r1, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	_, r2, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	_, _, err = pool.Client(ctx, broker)
+	assert.True(t, errors.Is(err, brokerclient.ErrBusy))
+	res, err := brokerclient.RetryWhenBusy(ctrl.Result{}, err)
+	require.NoError(t, err)
+	assert.Positive(t, res.RequeueAfter)
+	r1()
+	r1() // releasing twice frees one slot only
+	_, r3, err := pool.Client(ctx, broker)
+	require.NoError(t, err)
+	_, _, err = pool.Client(ctx, broker)
+	assert.True(t, errors.Is(err, brokerclient.ErrBusy))
+	r2()
+	r3()
+
+	// A tenant's annotation may lower its broker's share, not raise it.
+	broker.Annotations = map[string]string{brokerclient.AnnotationMaxRequestsInFlight: "1"}
+	_, r1, err = pool.Client(ctx, broker)
+	require.NoError(t, err)
+	_, _, err = pool.Client(ctx, broker)
+	assert.True(t, errors.Is(err, brokerclient.ErrBusy), "lowered to 1")
+	r1()
+	broker.Annotations[brokerclient.AnnotationMaxRequestsInFlight] = "50"
+	var releases []func()
+	for range 2 {
+		_, r, err := pool.Client(ctx, broker)
+		require.NoError(t, err)
+		releases = append(releases, r)
+	}
+	_, _, err = pool.Client(ctx, broker)
+	assert.True(t, errors.Is(err, brokerclient.ErrBusy), "a namespaced broker cannot raise its share")
+	for _, r := range releases {
+		r()
+	}
+}
