@@ -100,8 +100,16 @@ func BenchmarkCatalogSync1000Plans(b *testing.B) {
 	ctx := context.Background()
 	fake := osbtest.New(b)
 	mgr := startController(b)
+	// The informers the first reconcile lists from start on first use;
+	// start them before the clock runs, as a long-running manager has.
+	for _, list := range []client.ObjectList{&v1beta1.ClusterServiceClassList{}, &v1beta1.ClusterServicePlanList{}, &v1beta1.ServiceInstanceList{}} {
+		if err := mgr.GetClient().List(ctx, list); err != nil {
+			b.Fatal(err)
+		}
+	}
 	var relistSeconds float64
 	var relists uint64
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		name := fmt.Sprintf("bench-%d", i)

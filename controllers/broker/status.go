@@ -101,7 +101,7 @@ func (r *Reconciler) fail(ctx context.Context, broker brokerObject, reason, mess
 
 // succeed records a successful fetch. The status and event change only when
 // the catalog did, so an unchanged relist writes nothing.
-func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired desiredCatalog, done changes) error {
+func (r *Reconciler) succeed(ctx context.Context, broker brokerObject, desired desiredCatalog, done *changes) error {
 	message := fetchedMessage(len(desired.classes), len(desired.plans)) + relistNote(broker.GetCommonSpec(), r.MinRelistInterval)
 	next := readyStatus(*broker.GetCommonStatus(), broker.GetGeneration(), true, v1beta1.ReasonFetchedCatalog, message)
 	next.ServiceCount, next.PlanCount = int32(len(desired.classes)), int32(len(desired.plans))

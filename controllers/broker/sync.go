@@ -5,23 +5,39 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// changes counts the writes one sync made.
+// changes counts the writes one sync made. The writes run concurrently,
+// so the counts are kept under mu.
 type changes struct {
+	mu                                                 sync.Mutex
 	created, updated, markedRemoved, restored, deleted int
 }
 
-func (c changes) any() bool {
+func (c *changes) any() bool {
 	return c.created+c.updated+c.markedRemoved+c.restored+c.deleted > 0
 }
+
+// count adds one to the count n points at.
+func (c *changes) count(n *int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*n++
+}
+
+// syncWriters bounds the writes one sync has in flight: a first sync of a
+// large catalog writes a thousand objects, which one after another took
+// seconds, while the API server takes many at once.
+const syncWriters = 16
 
 // collisions finds desired names already taken by another broker's classes
 // or plans: OSB ids must be globally unique, and two brokers claiming the
@@ -58,9 +74,10 @@ func (r *Reconciler) collisions(ctx context.Context, broker brokerObject, desire
 }
 
 // sync makes the broker's classes and plans match desired. It compares with
-// the informer cache first and writes only what differs.
-func (r *Reconciler) sync(ctx context.Context, broker brokerObject, desired desiredCatalog) (changes, error) {
-	var done changes
+// the informer cache first and writes only what differs, syncWriters
+// objects at a time: classes, then plans, then what left the catalog.
+func (r *Reconciler) sync(ctx context.Context, broker brokerObject, desired desiredCatalog) (*changes, error) {
+	done := &changes{}
 	classes, err := r.scope.listClasses(ctx, r.Client, broker)
 	if err != nil {
 		return done, err
@@ -69,18 +86,29 @@ func (r *Reconciler) sync(ctx context.Context, broker brokerObject, desired desi
 	if err != nil {
 		return done, err
 	}
-	if err := r.applyClasses(ctx, broker, desired.classes, byName(classes), &done); err != nil {
+	if err := r.applyClasses(ctx, broker, desired.classes, byName(classes), done); err != nil {
 		return done, err
 	}
-	if err := r.applyPlans(ctx, broker, desired.plans, byName(plans), &done); err != nil {
+	if err := r.applyPlans(ctx, broker, desired.plans, byName(plans), done); err != nil {
 		return done, err
 	}
-	return done, r.retireUnwanted(ctx, wantedNames(desired), classes, plans, &done)
+	return done, r.retireUnwanted(ctx, wantedNames(desired), classes, plans, done)
+}
+
+// concurrently runs write for each of items, syncWriters at a time, and
+// returns the first error.
+func concurrently[T any](ctx context.Context, items []T, write func(context.Context, T) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(syncWriters)
+	for _, item := range items {
+		g.Go(func() error { return write(ctx, item) })
+	}
+	return g.Wait()
 }
 
 // applyClasses creates or updates each class in wants.
 func (r *Reconciler) applyClasses(ctx context.Context, broker brokerObject, wants []classEntry, existing map[string]classObject, done *changes) error {
-	for _, want := range wants {
+	return concurrently(ctx, wants, func(ctx context.Context, want classEntry) error {
 		obj, exists := existing[want.name]
 		if !exists {
 			obj = r.scope.newClass(broker)
@@ -88,16 +116,13 @@ func (r *Reconciler) applyClasses(ctx context.Context, broker brokerObject, want
 		}
 		same := exists && sameJSON(obj.GetCommonSpec(), &want.spec) && !lookupLabelsStale(obj)
 		set := func() { *obj.GetCommonSpec() = want.spec; v1beta1.SetLookupLabels(obj, obj.LookupLabels()) }
-		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
-			return err
-		}
-	}
-	return nil
+		return r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done)
+	})
 }
 
 // applyPlans creates or updates each plan in wants.
 func (r *Reconciler) applyPlans(ctx context.Context, broker brokerObject, wants []planEntry, existing map[string]planObject, done *changes) error {
-	for _, want := range wants {
+	return concurrently(ctx, wants, func(ctx context.Context, want planEntry) error {
 		obj, exists := existing[want.name]
 		if !exists {
 			obj = r.scope.newPlan(broker)
@@ -109,33 +134,28 @@ func (r *Reconciler) applyPlans(ctx context.Context, broker brokerObject, wants 
 			obj.SetClassName(want.className)
 			v1beta1.SetLookupLabels(obj, obj.LookupLabels())
 		}
-		if err := r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done); err != nil {
-			return err
-		}
-	}
-	return nil
+		return r.apply(ctx, broker, obj, exists, same, set, &obj.GetCommonStatus().RemovedFromBrokerCatalog, done)
+	})
 }
 
 // retireUnwanted retires every plan, then every class, whose name is not
 // wanted.
 func (r *Reconciler) retireUnwanted(ctx context.Context, wanted map[string]bool, classes []classObject, plans []planObject, done *changes) error {
-	for _, p := range plans {
+	err := concurrently(ctx, plans, func(ctx context.Context, p planObject) error {
 		if wanted[p.GetName()] {
-			continue
+			return nil
 		}
-		if err := r.retire(ctx, p, &p.GetCommonStatus().RemovedFromBrokerCatalog, indexPlanRef, done); err != nil {
-			return err
-		}
+		return r.retire(ctx, p, &p.GetCommonStatus().RemovedFromBrokerCatalog, indexPlanRef, done)
+	})
+	if err != nil {
+		return err
 	}
-	for _, c := range classes {
+	return concurrently(ctx, classes, func(ctx context.Context, c classObject) error {
 		if wanted[c.GetName()] {
-			continue
+			return nil
 		}
-		if err := r.retire(ctx, c, &c.GetCommonStatus().RemovedFromBrokerCatalog, indexClassRef, done); err != nil {
-			return err
-		}
-	}
-	return nil
+		return r.retire(ctx, c, &c.GetCommonStatus().RemovedFromBrokerCatalog, indexClassRef, done)
+	})
 }
 
 // wantedNames is the set of object names desired holds. Classes and plans
@@ -170,7 +190,7 @@ func (r *Reconciler) apply(ctx context.Context, broker brokerObject, obj client.
 		if err := r.Client.Create(ctx, obj); err != nil {
 			return fmt.Errorf("create %s: %w", obj.GetName(), err)
 		}
-		done.created++
+		done.count(&done.created)
 		return nil
 	}
 	// Classes and plans the retired project registered may have no owner:
@@ -186,14 +206,14 @@ func (r *Reconciler) apply(ctx context.Context, broker brokerObject, obj client.
 		if err := r.Client.Update(ctx, obj); err != nil {
 			return fmt.Errorf("update %s: %w", obj.GetName(), err)
 		}
-		done.updated++
+		done.count(&done.updated)
 	}
 	if *removed {
 		*removed = false
 		if err := r.Client.Status().Update(ctx, obj); err != nil {
 			return fmt.Errorf("restore %s: %w", obj.GetName(), err)
 		}
-		done.restored++
+		done.count(&done.restored)
 	}
 	return nil
 }
@@ -209,7 +229,7 @@ func (r *Reconciler) retire(ctx context.Context, obj client.Object, removed *boo
 		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete %s: %w", obj.GetName(), err)
 		}
-		done.deleted++
+		done.count(&done.deleted)
 		return nil
 	}
 	if !*removed {
@@ -217,7 +237,7 @@ func (r *Reconciler) retire(ctx context.Context, obj client.Object, removed *boo
 		if err := r.Client.Status().Update(ctx, obj); err != nil {
 			return fmt.Errorf("mark %s removed: %w", obj.GetName(), err)
 		}
-		done.markedRemoved++
+		done.count(&done.markedRemoved)
 	}
 	return nil
 }
