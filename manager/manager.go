@@ -19,6 +19,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/protection"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
@@ -91,6 +92,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := offering.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	metrics.CountObjectsIn(mgr.GetClient())
 	schemas := schema.NewCache(opts.SchemaCacheSize)
 	if opts.Webhooks {
 		if err := webhook.Setup(mgr, schemas, webhook.Options{NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}); err != nil {

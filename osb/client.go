@@ -63,6 +63,10 @@ type Config struct {
 	// *reach.RefusedError. Such a client uses no proxy, since a proxy would
 	// connect on its behalf, unchecked. Nil refuses nothing.
 	Reach *reach.Policy
+	// Observe, when set, hears of every exchange: the operation (see
+	// OperationOf), the HTTP status (0 when none came back) and how long it
+	// took. It is called for metrics; it must not block.
+	Observe func(operation string, status int, elapsed time.Duration)
 }
 
 // Auth holds credentials: either basic or bearer.
@@ -83,6 +87,7 @@ type BearerAuth struct {
 
 // Client talks to one broker. It is safe for concurrent use.
 type Client struct {
+	observe         func(operation string, status int, elapsed time.Duration)
 	base            *url.URL
 	auth            *Auth
 	secrets         secrets
@@ -116,6 +121,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		base:    base,
 		auth:    auth,
+		observe: cfg.Observe,
 		secrets: newSecrets(auth),
 		http: &http.Client{
 			Transport: transport,
@@ -215,7 +221,15 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	resp, err := c.http.Do(req)
+	if c.observe != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		c.observe(OperationOf(r.method, r.path), status, time.Since(started))
+	}
 	if err != nil {
 		// url.Error repeats the URL; the path is enough and holds no secret.
 		var urlErr *url.Error
@@ -362,4 +376,31 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// OperationOf names the OSB operation of a request, for metrics: catalog,
+// provision, update, deprovision, get_instance, last_operation, bind,
+// unbind, get_binding, binding_last_operation.
+func OperationOf(method, path string) string {
+	binding := strings.Contains(path, "/service_bindings/")
+	switch {
+	case strings.HasSuffix(path, "/v2/catalog"):
+		return "catalog"
+	case strings.HasSuffix(path, "/last_operation") && binding:
+		return "binding_last_operation"
+	case strings.HasSuffix(path, "/last_operation"):
+		return "last_operation"
+	}
+	ops := map[string][2]string{
+		http.MethodPut: {"provision", "bind"}, http.MethodPatch: {"update", "update_binding"},
+		http.MethodDelete: {"deprovision", "unbind"}, http.MethodGet: {"get_instance", "get_binding"},
+	}
+	pair, ok := ops[method]
+	if !ok {
+		return "other"
+	}
+	if binding {
+		return pair[1]
+	}
+	return pair[0]
 }

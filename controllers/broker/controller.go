@@ -21,6 +21,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/osb/schema"
@@ -240,6 +241,7 @@ func (r *Reconciler) fetchCatalog(ctx context.Context, broker brokerObject) (*os
 		}
 		return nil, err
 	}
+	cfg.Observe = metrics.Observer(metrics.BrokerLabel(broker))
 	osbClient, err := osb.New(cfg)
 	if err != nil {
 		// The broker's own settings are wrong; retrying will not help until

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -79,6 +80,7 @@ func (p *Pool) Client(ctx context.Context, broker Broker) (c *osb.Client, releas
 		if err != nil {
 			return nil, nil, err
 		}
+		cfg.Observe = metrics.Observer(metrics.BrokerLabel(broker))
 		built, err := osb.New(cfg)
 		if err != nil {
 			return nil, nil, err
@@ -89,14 +91,22 @@ func (p *Pool) Client(ctx context.Context, broker Broker) (c *osb.Client, releas
 		e = &pooled{fingerprint: fp, client: built, slots: make(chan struct{}, limit)}
 		p.brokers[broker.GetUID()] = e
 	}
+	label := metrics.BrokerLabel(broker)
 	select {
 	case e.slots <- struct{}{}:
 	default:
+		metrics.Deferred.WithLabelValues(label).Inc()
 		return nil, nil, ErrBusy
 	}
+	metrics.InFlight.WithLabelValues(label).Inc()
 	slots := e.slots
 	var once sync.Once
-	return e.client, func() { once.Do(func() { <-slots }) }, nil
+	return e.client, func() {
+		once.Do(func() {
+			<-slots
+			metrics.InFlight.WithLabelValues(label).Dec()
+		})
+	}, nil
 }
 
 // Forget drops the client of a broker that is gone.

@@ -85,12 +85,16 @@ func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
 	if err != nil {
 		return err
 	}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	_, webhookPort, certDir, _ := env.WebhookServing()
 	managerLog := filepath.Join(stateDir, "catalog-manager.log")
 	manager, err := startProcess(managerLog, nil, managerPath,
 		"--kubeconfig", kubeconfig,
 		"--health-probe-bind-address", probeAddr,
-		"--metrics-bind-address", "0",
+		"--metrics-bind-address", metricsAddr,
 		"--webhook-port", strconv.Itoa(webhookPort),
 		"--webhook-cert-dir", certDir,
 	)
@@ -106,7 +110,7 @@ func run(ctx context.Context, managerPath, brokerPath, stateDir string) error {
 	if err := registerSampleBroker(ctx, env, "http://"+brokerAddr, brokerPassword); err != nil {
 		return fmt.Errorf("register the sample broker (see %s and %s): %w", brokerLog, managerLog, err)
 	}
-	printBanner(kubeconfig, managerLog, brokerLog, env.Config.Host, "http://"+brokerAddr, filepath.Join(env.Root, "bin"))
+	printBanner(kubeconfig, managerLog, brokerLog, env.Config.Host, "http://"+brokerAddr, "http://"+metricsAddr+"/metrics", filepath.Join(env.Root, "bin"))
 
 	select {
 	case <-ctx.Done():
@@ -194,12 +198,13 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func printBanner(kubeconfig, managerLog, brokerLog, host, brokerURL, binDir string) {
+func printBanner(kubeconfig, managerLog, brokerLog, host, brokerURL, metricsURL, binDir string) {
 	fmt.Printf(`
 Service Catalog is running on a local control plane.
 
   API server       %s
   catalog-manager  controllers and admission webhooks; logs in %s
+  metrics          %s (docs/metrics.md)
   sample-broker    %s, registered as ClusterServiceBroker sample-broker; logs in %s
 
 In another shell:
@@ -222,5 +227,5 @@ Or let the scripted walkthrough do it all, printing each command and its output:
 Concepts, annotations and the API reference are in docs/.
 
 Press Ctrl-C to stop everything.
-`, host, managerLog, brokerURL, brokerLog, kubeconfig, binDir)
+`, host, managerLog, metricsURL, brokerURL, brokerLog, kubeconfig, binDir)
 }

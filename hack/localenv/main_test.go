@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,6 +103,16 @@ func TestRunAndInterrupt(t *testing.T) {
 	assert.Contains(t, string(out), "sample-db")
 	assert.Contains(t, string(out), "sample-backup")
 	assert.Contains(t, printed.String(), "sample broker ready: fetched 2 services, 4 plans")
+
+	// The banner names the metrics URL; the catalog's own metrics are there.
+	metricsURL := regexp.MustCompile(`metrics +(http://\S+/metrics)`).FindStringSubmatch(printed.String())
+	require.Len(t, metricsURL, 2, printed.String())
+	resp, err := http.Get(metricsURL[1])
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `servicecatalog_osb_requests_total{broker="ClusterServiceBroker/sample-broker",code="200",operation="catalog"}`)
 
 	// The admission webhooks are registered: a wrong plan is refused at once.
 	apply := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", "-")
