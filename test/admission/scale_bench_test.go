@@ -1,0 +1,258 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/test/testenv"
+)
+
+// slowed holds every answer but the catalog's back by latency.
+func slowed(next http.Handler, latency time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if latency > 0 && !strings.HasSuffix(r.URL.Path, "/v2/catalog") {
+			select {
+			case <-time.After(latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scaleRun registers a sample broker answering after latency, applies n
+// instances and n bindings at once through admission and waits until all
+// are Ready. It returns the seconds that took and the manager's writes.
+func scaleRun(b *testing.B, name string, n int, latency time.Duration) (float64, []string) {
+	ctx := context.Background()
+	sample, err := samplebroker.New(samplebroker.Options{Username: "catalog", Password: "s3cret"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(slowed(sample, latency))
+	defer server.Close()
+	mgr := env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true, BrokerTimeout: time.Minute}))
+	defer mgr.Stop()
+	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: name,
+		// One broker carries the whole load: its share is the workers'.
+		Annotations: map[string]string{brokerclient.AnnotationMaxRequestsInFlight: "16"}}}
+	broker.Spec.URL = strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1)
+	must(b, env.Client.Create(ctx, broker))
+	defer func() {
+		_ = env.Client.DeleteAllOf(ctx, &v1beta1.ClusterServiceBroker{})
+		_ = env.Client.DeleteAllOf(ctx, &v1beta1.ClusterServicePlan{})
+		_ = env.Client.DeleteAllOf(ctx, &v1beta1.ClusterServiceClass{})
+	}()
+	waitFor(b, 30*time.Second, func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(broker), broker)
+		return meta.IsStatusConditionTrue(broker.Status.Conditions, v1beta1.ConditionReady)
+	})
+	ns := name
+	mustKubectlB(b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n")
+	defer releaseNamespace(ns)
+
+	mgr.Writes.Reset()
+	started := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for i := range n {
+		g.Go(func() error {
+			inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("db-%d", i)}}
+			inst.Spec.ClusterServiceClassExternalName, inst.Spec.ClusterServicePlanExternalName = "sample-db", "small"
+			inst.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"region":"eu"}`)}
+			if err := env.Client.Create(gctx, inst); err != nil {
+				return err
+			}
+			bind := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("db-%d", i)}}
+			bind.Spec.InstanceRef.Name = inst.Name
+			return env.Client.Create(gctx, bind)
+		})
+	}
+	must(b, g.Wait())
+	waitFor(b, 15*time.Minute, func() bool {
+		return countReady(ctx, b, ns, &v1beta1.ServiceInstanceList{}) == n && countReady(ctx, b, ns, &v1beta1.ServiceBindingList{}) == n
+	})
+	return time.Since(started).Seconds(), mgr.Writes.Writes()
+}
+
+// BenchmarkScale applies 1000 instances and 1000 bindings of the sample
+// broker at once, with the broker answering at once and after 100 ms, and
+// prints, for each, the seconds until all are Ready, the API writes per
+// instance and per binding, and the process's peak RSS (manager and load
+// generator together); then the latency/no-latency ratio.
+func BenchmarkScale(b *testing.B) {
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("SCALE_OBJECTS")); err == nil && v > 0 {
+		n = v
+	}
+	var seconds []float64
+	for _, latency := range []time.Duration{0, 100 * time.Millisecond} {
+		name := fmt.Sprintf("scale-%dms", latency.Milliseconds())
+		secs, writes := scaleRun(b, name, n, latency)
+		seconds = append(seconds, secs)
+		perInstance, perBinding, events := classify(writes)
+		fmt.Printf("scale: %d instances + %d bindings, broker latency %s: all Ready in %.1f s; API writes %.2f per instance, %.2f per binding (+%.2f events per object); peak RSS %d MiB\n",
+			n, n, latency, secs, float64(perInstance)/float64(n), float64(perBinding)/float64(n), float64(events)/float64(2*n), peakRSSMiB())
+	}
+	fmt.Printf("scale: latency/no-latency ratio %.2f (target at most 1.3)\n", seconds[1]/seconds[0])
+}
+
+// BenchmarkFairness applies 50 instances of a broker that answers in 20 s,
+// then 50 of a fast broker, and prints the fast ones' time until Ready
+// against their time alone.
+func BenchmarkFairness(b *testing.B) {
+	alone := fairnessRun(b, "fair-alone", false)
+	shared := fairnessRun(b, "fair-shared", true)
+	fmt.Printf("fairness: 50 fast instances Ready in %.1f s next to 50 of a 20 s broker, %.1f s alone: ratio %.2f (target at most 1.5)\n", shared, alone, shared/alone)
+}
+
+func fairnessRun(b *testing.B, name string, withSlow bool) float64 {
+	ctx := context.Background()
+	mgr := env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true, BrokerTimeout: time.Minute}))
+	defer mgr.Stop()
+	// Both brokers serve the same catalog, so their classes share a name:
+	// each is a ServiceBroker in a namespace of its own.
+	fast, slow := name, name+"-slow"
+	if withSlow {
+		startBroker(b, slow, 20*time.Second)
+		defer releaseNamespace(slow)
+		applyInstances(b, slow, 50)
+	}
+	startBroker(b, fast, 0)
+	defer releaseNamespace(fast)
+	started := time.Now()
+	applyInstances(b, fast, 50)
+	waitFor(b, 10*time.Minute, func() bool { return countReady(ctx, b, fast, &v1beta1.ServiceInstanceList{}) == 50 })
+	return time.Since(started).Seconds()
+}
+
+// startBroker makes namespace ns with a sample broker answering after
+// latency, registered there as a ServiceBroker, and waits for its catalog.
+func startBroker(b *testing.B, ns string, latency time.Duration) {
+	ctx := context.Background()
+	mustKubectlB(b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n")
+	sample, err := samplebroker.New(samplebroker.Options{Username: "catalog", Password: "s3cret"})
+	must(b, err)
+	server := httptest.NewServer(slowed(sample, latency))
+	b.Cleanup(server.Close)
+	sb := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sample"}}
+	sb.Spec.URL = strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1)
+	must(b, env.Client.Create(ctx, sb))
+	waitFor(b, 30*time.Second, func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(sb), sb)
+		return meta.IsStatusConditionTrue(sb.Status.Conditions, v1beta1.ConditionReady)
+	})
+}
+
+// applyInstances creates n instances of the namespace's sample broker.
+func applyInstances(b *testing.B, ns string, n int) {
+	for i := range n {
+		inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("db-%d", i)}}
+		inst.Spec.ServiceClassName, inst.Spec.ServicePlanName = samplebroker.DatabaseServiceID, samplebroker.SmallPlanID
+		inst.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`{"region":"eu"}`)}
+		must(b, env.Client.Create(context.Background(), inst))
+	}
+}
+
+// classify sorts the manager's writes: those of instances, those of
+// bindings (their Secrets included), and events.
+func classify(writes []string) (instances, bindings, events int) {
+	for _, w := range writes {
+		switch {
+		case strings.Contains(w, "/events"):
+			events++
+		case strings.Contains(w, "/serviceinstances"):
+			instances++
+		case strings.Contains(w, "/servicebindings"), strings.Contains(w, "/secrets"):
+			bindings++
+		}
+	}
+	return instances, bindings, events
+}
+
+func countReady(ctx context.Context, b *testing.B, ns string, list client.ObjectList) int {
+	must(b, env.Client.List(ctx, list, client.InNamespace(ns)))
+	ready := 0
+	must(b, meta.EachListItem(list, func(o runtime.Object) error {
+		if meta.IsStatusConditionTrue(testenv.Conditions(o.(client.Object)), v1beta1.ConditionReady) {
+			ready++
+		}
+		return nil
+	}))
+	return ready
+}
+
+// releaseNamespace lets a benchmark's objects go without asking the broker.
+func releaseNamespace(ns string) {
+	ctx := context.Background()
+	for _, list := range []client.ObjectList{&v1beta1.ServiceBindingList{}, &v1beta1.ServiceInstanceList{}, &v1beta1.ServiceClassList{}, &v1beta1.ServicePlanList{}, &v1beta1.ServiceBrokerList{}} {
+		_ = env.Client.List(ctx, list, client.InNamespace(ns))
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			obj.SetFinalizers(nil)
+			_ = env.Client.Update(ctx, obj)
+			_ = env.Client.Delete(ctx, obj)
+			return nil
+		})
+	}
+	env.Kubectl(ctx, "", "delete", "namespace", ns, "--wait=false")
+}
+
+// peakRSSMiB is this process's peak resident set (VmHWM).
+func peakRSSMiB() int {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func waitFor(b *testing.B, timeout time.Duration, done func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for !done() {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func mustKubectlB(b *testing.B, stdin string) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if res := env.Kubectl(ctx, stdin, "apply", "-f", "-"); res.Err != nil {
+		b.Fatal(res.Stderr)
+	}
+}
