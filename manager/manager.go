@@ -99,15 +99,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			return fmt.Errorf("set up webhooks: %w", err)
 		}
 	}
-	if err := broker.Setup(ctx, mgr, broker.Options{
-		RequestTimeout: opts.BrokerTimeout, Schemas: schemas, NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach,
-		MinRelistInterval: opts.MinRelistInterval, MaxPlans: opts.MaxPlansPerBroker,
-	}); err != nil {
-		return fmt.Errorf("set up broker controllers: %w", err)
-	}
 	// One pool for both controllers: a broker's share of requests in flight
 	// counts its provisions and its binds together.
 	pool := &brokerclient.Pool{Secrets: mgr.GetAPIReader(), SecretVersions: mgr.GetClient(), Options: clientOpts, MaxInFlight: opts.MaxRequestsPerBroker}
+	if err := broker.Setup(ctx, mgr, broker.Options{
+		RequestTimeout: opts.BrokerTimeout, Schemas: schemas, NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach,
+		MinRelistInterval: opts.MinRelistInterval, MaxPlans: opts.MaxPlansPerBroker, Pool: pool,
+	}); err != nil {
+		return fmt.Errorf("set up broker controllers: %w", err)
+	}
 	if err := serviceinstance.Setup(ctx, mgr, serviceinstance.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
 		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration}, Pool: pool, Workers: opts.InstanceWorkers,

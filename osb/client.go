@@ -404,3 +404,7 @@ func OperationOf(method, path string) string {
 	}
 	return pair[0]
 }
+
+// CloseIdleConnections closes the connections the client keeps open for
+// reuse; for a client that is replaced or no longer needed.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

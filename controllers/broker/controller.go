@@ -79,6 +79,9 @@ type Reconciler struct {
 	// MaxPlans is the most plans a broker's catalog may list; zero means
 	// DefaultMaxPlans.
 	MaxPlans int
+	// Pool, when set, is told of brokers that are gone, to drop their
+	// client and metrics.
+	Pool *brokerclient.Pool
 
 	scope   scope
 	mu      sync.Mutex
@@ -115,6 +118,9 @@ type Options struct {
 	// all: the broker is Ready=False with reason ErrorTooManyPlans, and its
 	// classes and plans stay as they were. Zero means DefaultMaxPlans.
 	MaxPlans int
+	// Pool, when set, is the instance and binding controllers' client
+	// pool, told of brokers that are gone.
+	Pool *brokerclient.Pool
 }
 
 // Setup registers the ClusterServiceBroker and ServiceBroker controllers.
@@ -133,6 +139,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			Transport:         opts.Transport,
 			MinRelistInterval: opts.MinRelistInterval,
 			MaxPlans:          opts.MaxPlans,
+			Pool:              opts.Pool,
 		}
 		if err := r.setup(ctx, mgr, s); err != nil {
 			return err
@@ -167,6 +174,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, broker); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
+			if r.Pool != nil {
+				broker.SetNamespace(req.Namespace)
+				broker.SetName(req.Name)
+				r.Pool.Forget(broker)
+			}
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

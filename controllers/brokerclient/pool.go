@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -49,71 +48,122 @@ type Pool struct {
 	// DefaultMaxRequestsInFlight.
 	MaxInFlight int
 
-	mu      sync.Mutex
-	brokers map[types.UID]*pooled
+	mu sync.Mutex
+	// brokers is keyed by metrics.BrokerLabel: kind, namespace and name.
+	brokers map[string]*pooled
 }
 
 type pooled struct {
 	fingerprint string
 	client      *osb.Client
-	// slots holds a token per request in flight.
-	slots chan struct{}
+	// inFlight counts the broker's requests in flight, across rebuilds of
+	// its client: a tenant who edits their broker gets no fresh share.
+	inFlight int
 }
 
 // Client returns the broker's client and takes one of its request slots,
 // released by calling release once the reconcile's request is done. It
-// never waits: with every slot taken it returns ErrBusy.
+// never waits: with every slot taken it returns ErrBusy, before anything
+// is built or read.
 func (p *Pool) Client(ctx context.Context, broker Broker) (c *osb.Client, release func(), err error) {
-	fp, err := p.fingerprint(ctx, broker)
-	if err != nil {
-		return nil, nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.brokers == nil {
-		p.brokers = map[types.UID]*pooled{}
-	}
-	e := p.brokers[broker.GetUID()]
-	limit := p.limitOf(broker)
-	if e == nil || e.fingerprint != fp || cap(e.slots) != limit {
-		cfg, err := Config(ctx, p.Secrets, broker, p.Options)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.Observe = metrics.Observer(metrics.BrokerLabel(broker))
-		built, err := osb.New(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		// Requests of a replaced client release their slots into its old
-		// channel, so for a moment the broker may have up to twice its
-		// share in flight.
-		e = &pooled{fingerprint: fp, client: built, slots: make(chan struct{}, limit)}
-		p.brokers[broker.GetUID()] = e
-	}
 	label := metrics.BrokerLabel(broker)
-	select {
-	case e.slots <- struct{}{}:
-	default:
+	if !p.take(label, p.limitOf(broker)) {
 		metrics.Deferred.WithLabelValues(label).Inc()
 		return nil, nil, ErrBusy
 	}
-	metrics.InFlight.WithLabelValues(label).Inc()
-	slots := e.slots
 	var once sync.Once
-	return e.client, func() {
-		once.Do(func() {
-			<-slots
-			metrics.InFlight.WithLabelValues(label).Dec()
-		})
-	}, nil
+	release = func() { once.Do(func() { p.give(label) }) }
+	c, err = p.client(ctx, label, broker)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return c, release, nil
 }
 
-// Forget drops the client of a broker that is gone.
-func (p *Pool) Forget(uid types.UID) {
+// take counts a request in flight for the broker, if it has a free slot.
+func (p *Pool) take(label string, limit int) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.brokers, uid)
+	if p.brokers == nil {
+		p.brokers = map[string]*pooled{}
+	}
+	e := p.brokers[label]
+	if e == nil {
+		e = &pooled{}
+		p.brokers[label] = e
+	}
+	if e.inFlight >= limit {
+		return false
+	}
+	e.inFlight++
+	metrics.InFlight.WithLabelValues(label).Inc()
+	return true
+}
+
+func (p *Pool) give(label string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.brokers[label]; e != nil && e.inFlight > 0 {
+		e.inFlight--
+		metrics.InFlight.WithLabelValues(label).Dec()
+	}
+}
+
+// client returns the broker's cached client, building it (outside the
+// lock: building reads the auth Secret from the API server) when the broker
+// or its Secrets changed.
+func (p *Pool) client(ctx context.Context, label string, broker Broker) (*osb.Client, error) {
+	fp, err := p.fingerprint(ctx, broker)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	e := p.brokers[label]
+	if e != nil && e.client != nil && e.fingerprint == fp {
+		c := e.client
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	cfg, err := Config(ctx, p.Secrets, broker, p.Options)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Observe = metrics.Observer(label)
+	built, err := osb.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e = p.brokers[label]; e == nil {
+		e = &pooled{}
+		p.brokers[label] = e
+	}
+	if e.client != nil && e.fingerprint == fp {
+		// Built meanwhile by another reconcile: keep that one.
+		built.CloseIdleConnections()
+		return e.client, nil
+	}
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
+	e.client, e.fingerprint = built, fp
+	return built, nil
+}
+
+// Forget drops what the pool keeps of a broker that is gone: its client,
+// its connections and its metrics.
+func (p *Pool) Forget(broker client.Object) {
+	label := metrics.BrokerLabel(broker)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.brokers[label]; e != nil && e.client != nil {
+		e.client.CloseIdleConnections()
+	}
+	delete(p.brokers, label)
+	metrics.ForgetBroker(label)
 }
 
 // limitOf is the broker's number of request slots.

@@ -104,3 +104,30 @@ func TestPoolReusesOneClientPerBroker(t *testing.T) {
 		r()
 	}
 }
+
+// TestShareSurvivesRebuilds: editing a broker rebuilds its client but gives
+// it no fresh share of requests in flight.
+func TestShareSurvivesRebuilds(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	c := fake.NewClientBuilder().WithScheme(scheme).Build()
+	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 2}
+	broker := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "b", UID: "uid-1", Generation: 1}}
+	broker.Spec.URL = "http://broker.example.com"
+	held := 0
+	for gen := int64(1); gen <= 10; gen++ {
+		broker.Generation = gen
+		if _, _, err := pool.Client(ctx, broker); err == nil {
+			held++
+		} else {
+			assert.True(t, errors.Is(err, brokerclient.ErrBusy))
+		}
+	}
+	assert.Equal(t, 2, held, "ten edits, still two requests in flight at most")
+
+	pool.Forget(broker)
+	_, release, err := pool.Client(ctx, broker)
+	require.NoError(t, err, "a broker created again under the name starts afresh")
+	release()
+}

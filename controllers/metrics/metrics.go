@@ -24,7 +24,7 @@ var (
 	// ("0" when no answer came back).
 	Requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "servicecatalog_osb_requests_total",
-		Help: "OSB requests sent to brokers, by broker, operation and HTTP status code (0: no answer).",
+		Help: "OSB requests sent to brokers, by broker, operation and HTTP status code (0: no answer; other: a code the OSB spec gives no meaning).",
 	}, []string{"broker", "operation", "code"})
 	// RequestDuration is the time from sending an OSB request to its answer.
 	RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -49,10 +49,31 @@ func init() {
 	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, objects)
 }
 
+// knownCodes are the HTTP statuses the OSB spec gives a meaning; any other
+// is counted as "other", so a broker cannot grow the series without bound.
+var knownCodes = map[int]bool{200: true, 201: true, 202: true, 204: true, 400: true, 401: true, 403: true, 404: true,
+	408: true, 409: true, 410: true, 412: true, 422: true, 429: true, 500: true, 502: true, 503: true, 504: true}
+
+func codeLabel(status int) string {
+	if status == 0 || knownCodes[status] {
+		return strconv.Itoa(status)
+	}
+	return "other"
+}
+
+// ForgetBroker drops the series of a broker that is gone.
+func ForgetBroker(broker string) {
+	for _, v := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{Requests, RequestDuration, InFlight, Deferred} {
+		v.DeletePartialMatch(prometheus.Labels{"broker": broker})
+	}
+}
+
 // Observer returns the osb.Config.Observe function of a broker's client.
 func Observer(broker string) func(operation string, status int, elapsed time.Duration) {
 	return func(operation string, status int, elapsed time.Duration) {
-		Requests.WithLabelValues(broker, operation, strconv.Itoa(status)).Inc()
+		Requests.WithLabelValues(broker, operation, codeLabel(status)).Inc()
 		RequestDuration.WithLabelValues(broker, operation).Observe(elapsed.Seconds())
 	}
 }

@@ -57,23 +57,38 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 // reports in status what stops them. A nil client ends the reconcile with
 // the error returned.
 func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *osb.Client, error) {
+	params, ok, err := r.parameters(ctx, s)
+	if !ok {
+		return params, nil, err
+	}
+	c, err := r.connect(ctx, s)
+	return params, c, err
+}
+
+// parameters builds the instance's parameters; ok is false when they
+// cannot be (the condition says why, or err asks for a retry).
+func (r *Reconciler) parameters(ctx context.Context, s *scope) (_ parameters.Set, ok bool, _ error) {
 	inst := s.inst
 	params, err := parameters.Build(ctx, r.APIReader, inst.Namespace, inst.Spec.Parameters, inst.Spec.ParametersFrom)
 	var paramErr *parameters.Error
 	if errors.As(err, &paramErr) {
 		// A change to the spec or to a named Secret triggers a new attempt.
 		parametersRefused(inst, paramErr)
-		return params, nil, nil
+		return params, false, nil
 	}
-	if err != nil {
-		return params, nil, err
-	}
+	return params, err == nil, err
+}
+
+// connect is brokerClient, recording in the condition a broker that cannot
+// be reached.
+func (r *Reconciler) connect(ctx context.Context, s *scope) (*osb.Client, error) {
+	inst := s.inst
 	c, err := r.brokerClient(ctx, s)
 	var brokerErr *brokerError
 	if errors.As(err, &brokerErr) {
 		brokerUnreachable(inst, brokerErr)
 	}
-	return params, c, err
+	return c, err
 }
 
 // logAnswer logs what a broker's answer led to.

@@ -19,8 +19,8 @@ import (
 // broker last accepted the instance.
 func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result, error) {
 	inst, off := s.inst, s.off
-	params, c, err := r.prepare(ctx, s)
-	if c == nil {
+	params, ok, err := r.parameters(ctx, s)
+	if !ok {
 		return ctrl.Result{}, err
 	}
 	change := changeOf(inst, off, params)
@@ -31,6 +31,12 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result,
 	case change.planChanged && !off.PlanUpdatable():
 		setFailed(inst, v1beta1.ReasonUpdateInstanceCallFailed, fmt.Sprintf("plan %q cannot be changed to or from; the instance keeps its plan", off.Plan.ExternalName))
 		return ctrl.Result{}, nil
+	}
+	// Only now the broker is needed: an instance with nothing to update
+	// takes none of its broker's request slots.
+	c, err := r.connect(ctx, s)
+	if c == nil {
+		return ctrl.Result{}, err
 	}
 	req := change.request(inst, off, params)
 	req.Context, req.Identity = r.kubernetesContext(inst), brokerclient.Identity(inst.Spec.UserInfo)
