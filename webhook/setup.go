@@ -38,23 +38,27 @@ func Setup(mgr ctrl.Manager, schemas *schema.Cache, opts Options) error {
 	cache := mgr.GetClient()
 	sar := access.SubjectAccessReviews{Client: mgr.GetClient()}
 	inst := &serviceinstance.Webhook{Cache: cache, Schemas: schemas, Access: sar}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceInstance{}).WithDefaulter(inst).WithValidator(inst).Complete(); err != nil {
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceInstance{}).WithDefaulter(countedDefaulter[*v1beta1.ServiceInstance]{"mserviceinstance", inst}).
+		WithValidator(countedValidator[*v1beta1.ServiceInstance]{"vserviceinstance", inst}).Complete(); err != nil {
 		return err
 	}
 	bind := &servicebinding.Webhook{Cache: cache, Schemas: schemas, Access: sar}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBinding{}).WithDefaulter(bind).WithValidator(bind).Complete(); err != nil {
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBinding{}).WithDefaulter(countedDefaulter[*v1beta1.ServiceBinding]{"mservicebinding", bind}).
+		WithValidator(countedValidator[*v1beta1.ServiceBinding]{"vservicebinding", bind}).Complete(); err != nil {
 		return err
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).WithDefaulter(broker.Defaulter[*v1beta1.ClusterServiceBroker]{}).
-		WithValidator(&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ClusterServiceBroker{}).WithDefaulter(countedDefaulter[*v1beta1.ClusterServiceBroker]{"mclusterservicebroker", broker.Defaulter[*v1beta1.ClusterServiceBroker]{}}).
+		WithValidator(countedValidator[*v1beta1.ClusterServiceBroker]{"vclusterservicebroker",
+			&broker.Validator[*v1beta1.ClusterServiceBroker]{Access: sar, Kind: "ClusterServiceBroker", Reach: opts.ClusterReach, MinRelistInterval: opts.MinRelistInterval}}).Complete(); err != nil {
 		return err
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).WithDefaulter(broker.Defaulter[*v1beta1.ServiceBroker]{}).
-		WithValidator(&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach, MinRelistInterval: opts.MinRelistInterval}).Complete(); err != nil {
+	if err := ctrl.NewWebhookManagedBy(mgr, &v1beta1.ServiceBroker{}).WithDefaulter(countedDefaulter[*v1beta1.ServiceBroker]{"mservicebroker", broker.Defaulter[*v1beta1.ServiceBroker]{}}).
+		WithValidator(countedValidator[*v1beta1.ServiceBroker]{"vservicebroker",
+			&broker.Validator[*v1beta1.ServiceBroker]{Access: sar, Kind: "ServiceBroker", Reach: opts.NamespacedReach, MinRelistInterval: opts.MinRelistInterval}}).Complete(); err != nil {
 		return err
 	}
 	mgr.GetWebhookServer().Register(injector.Path, &ctrlwebhook.Admission{
-		Handler: &injector.Handler{Cache: cache, Decoder: admission.NewDecoder(mgr.GetScheme())},
+		Handler: countedHandler("inject", &injector.Handler{Cache: cache, Decoder: admission.NewDecoder(mgr.GetScheme())}),
 	})
 	return nil
 }

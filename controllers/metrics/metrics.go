@@ -37,6 +37,11 @@ var (
 		Name: "servicecatalog_broker_requests_in_flight",
 		Help: "Reconciles holding one of the broker's request slots.",
 	}, []string{"broker"})
+	// AdmissionDecisions counts the webhooks' answers by result.
+	AdmissionDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "servicecatalog_admission_decisions_total",
+		Help: "Answers of the catalog's admission webhooks, by webhook and result (allowed, warned, refused, error).",
+	}, []string{"webhook", "result"})
 	// Deferred counts reconciles that found every slot of their broker taken
 	// and came back later, without holding a worker.
 	Deferred = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -46,7 +51,20 @@ var (
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, objects)
+	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, AdmissionDecisions, objects)
+}
+
+// Results of an admission decision.
+const (
+	AdmissionAllowed = "allowed"
+	AdmissionWarned  = "warned"
+	AdmissionRefused = "refused"
+	AdmissionError   = "error"
+)
+
+// AdmissionDecision counts one answer of a webhook.
+func AdmissionDecision(webhook, result string) {
+	AdmissionDecisions.WithLabelValues(webhook, result).Inc()
 }
 
 // knownCodes are the HTTP statuses the OSB spec gives a meaning; any other
