@@ -78,8 +78,14 @@ func NewScheme() (*runtime.Scheme, error) {
 }
 
 // CacheOptions cache only gated pods; Secrets are never read from a cache.
+// No cached object keeps its managedFields: the controllers never read
+// them, and on instances, bindings and plans they are a large part of the
+// object (an update without them leaves them as they are).
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()}}
+	return cache.Options{
+		ByObject:         map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 }
 
 // Setup registers the indexes, the webhooks (when asked) and every
