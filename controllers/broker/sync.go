@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 )
 
 // changes counts the writes one sync made. The writes run concurrently,
@@ -289,9 +290,7 @@ func (r *Reconciler) releaseRetired(ctx context.Context, broker brokerObject) er
 			}
 		}
 	}
-	patch := client.MergeFromWithOptions(broker.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(broker, v1beta1.FinalizerServiceCatalog)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, broker, patch))
+	return status.SetFinalizer(ctx, r.Client, broker, v1beta1.FinalizerServiceCatalog, false)
 }
 
 func asObjects[T client.Object](objs []T) []client.Object {

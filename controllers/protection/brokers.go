@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 )
 
@@ -70,7 +71,7 @@ func (r *brokerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !deleting(&broker) {
-		if err := setFinalizer(ctx, r.client, &broker, v1beta1.FinalizerInUse, true); err != nil {
+		if err := status.SetFinalizer(ctx, r.client, &broker, v1beta1.FinalizerInUse, true); err != nil {
 			return ctrl.Result{}, err
 		}
 		return ctrl.Result{}, r.holdAuthSecrets(ctx, &broker)
@@ -79,7 +80,7 @@ func (r *brokerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil || remaining > 0 {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, setFinalizer(ctx, r.client, &broker, v1beta1.FinalizerInUse, false)
+	return ctrl.Result{}, status.SetFinalizer(ctx, r.client, &broker, v1beta1.FinalizerInUse, false)
 }
 
 // holdAuthSecrets puts the auth finalizer on the Secrets the broker names
@@ -96,7 +97,7 @@ func (r *brokerReconciler) holdAuthSecrets(ctx context.Context, broker *v1beta1.
 		if deleting(secret) {
 			continue
 		}
-		if err := setFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, true); err != nil {
+		if err := status.SetFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, true); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 )
 
@@ -103,7 +104,7 @@ func (r *offeringReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !deleting(obj) {
 		// Created by the broker controller with the finalizer; this adds it
 		// to objects from before it did.
-		return ctrl.Result{}, setFinalizer(ctx, r.client, obj, v1beta1.FinalizerInUse, true)
+		return ctrl.Result{}, status.SetFinalizer(ctx, r.client, obj, v1beta1.FinalizerInUse, true)
 	}
 	var users v1beta1.ServiceInstanceList
 	if err := r.client.List(ctx, &users, client.InNamespace(obj.GetNamespace()), client.MatchingFields{r.usedBy: offering.RefKey(false, obj.GetName())}); err != nil {
@@ -113,5 +114,5 @@ func (r *offeringReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		// The instances' deletion or change requeues this.
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, setFinalizer(ctx, r.client, obj, v1beta1.FinalizerInUse, false)
+	return ctrl.Result{}, status.SetFinalizer(ctx, r.client, obj, v1beta1.FinalizerInUse, false)
 }

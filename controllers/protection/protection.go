@@ -19,13 +19,10 @@
 package protection
 
 import (
-	"context"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebrokers,verbs=get;list;watch;patch
@@ -57,21 +54,6 @@ func secretMeta() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return m
-}
-
-// setFinalizer adds (hold) or removes the finalizer on obj, as read from
-// the cache, with a patch that fails if obj changed since.
-func setFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string, hold bool) error {
-	if controllerutil.ContainsFinalizer(obj, finalizer) == hold {
-		return nil
-	}
-	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	if hold {
-		controllerutil.AddFinalizer(obj, finalizer)
-	} else {
-		controllerutil.RemoveFinalizer(obj, finalizer)
-	}
-	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
 }
 
 // deleting says the object waits only for its finalizers.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 )
 
 // secretReconciler lets a deleting auth Secret go once no broker that names
@@ -92,13 +93,13 @@ func (r *secretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if err != nil || len(brokers) > 0 {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, setFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, false)
+		return ctrl.Result{}, status.SetFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, false)
 	}
 	needed, err := r.needed(ctx, secret)
 	if err != nil || needed {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, setFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, false)
+	return ctrl.Result{}, status.SetFinalizer(ctx, r.client, secret, v1beta1.FinalizerBrokerAuth, false)
 }
 
 // needed says whether an instance of a broker that names the Secret exists.

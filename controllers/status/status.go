@@ -192,3 +192,19 @@ func (p *Patcher) stored(obj Object) {
 // that way) and is not put back, so the deletion that follows sends
 // nothing to the broker.
 func NeverReconciled(conditions []metav1.Condition) bool { return len(conditions) == 0 }
+
+// SetFinalizer adds (hold) or removes finalizer on obj, as read from the
+// cache, with a merge patch that fails if obj changed since; an object
+// already gone is no error.
+func SetFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string, hold bool) error {
+	if controllerutil.ContainsFinalizer(obj, finalizer) == hold {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	if hold {
+		controllerutil.AddFinalizer(obj, finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(obj, finalizer)
+	}
+	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
+}
