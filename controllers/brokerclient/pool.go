@@ -3,6 +3,7 @@ package brokerclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,7 +31,33 @@ const DefaultMaxRequestsInFlight = 8
 
 // ErrBusy says every request slot of the broker is taken: the reconcile
 // sent nothing and should come back shortly, leaving its worker to others.
+// The error Client returns wraps it in a *BusyError.
 var ErrBusy = errors.New("the broker has as many requests in flight as it may")
+
+// BusyError is ErrBusy with when to come back: later the more often the
+// same object found its broker busy in a row, so objects that wait long
+// do not keep rereading what they send.
+type BusyError struct {
+	// RetryAfter is when the reconcile should come back.
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string { return ErrBusy.Error() }
+
+// Unwrap makes errors.Is(err, ErrBusy) hold.
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
+// Backoff of an object that keeps finding its broker busy: the first
+// retry comes after about firstRetry, each next one after twice as long,
+// up to about maxRetry (each with jitter of half of it either way).
+const (
+	firstRetry = 250 * time.Millisecond
+	maxRetry   = 2 * time.Second
+	// waitingFor is how long after its last deferral an object still
+	// counts as queued: longer than any retry, so one that comes back is
+	// never missed, and one that never does (it was deleted) drops out.
+	waitingFor = 3 * maxRetry
+)
 
 // Pool hands out one OSB client per broker, reused across reconciles so its
 // connections stay open, and rebuilt only when the broker's spec or one of
@@ -47,6 +75,8 @@ type Pool struct {
 	// MaxInFlight is each broker's number of request slots; zero means
 	// DefaultMaxRequestsInFlight.
 	MaxInFlight int
+	// Clock tells the time of deferrals; nil means the real clock.
+	Clock clock.PassiveClock
 
 	mu sync.Mutex
 	// brokers is keyed by metrics.BrokerLabel: kind, namespace and name.
@@ -59,17 +89,26 @@ type pooled struct {
 	// inFlight counts the broker's requests in flight, across rebuilds of
 	// its client: a tenant who edits their broker gets no fresh share.
 	inFlight int
+	// waiting holds the objects deferred for want of a slot, by WaiterKey,
+	// until they get one.
+	waiting map[string]*waiter
 }
 
-// Client returns the broker's client and takes one of its request slots,
-// released by calling release once the reconcile's request is done. It
-// never waits: with every slot taken it returns ErrBusy, before anything
-// is built or read.
-func (p *Pool) Client(ctx context.Context, broker Broker) (c *osb.Client, release func(), err error) {
+type waiter struct {
+	deferrals int
+	last      time.Time
+}
+
+// Client returns the broker's client and takes one of its request slots
+// for obj, the instance or binding being reconciled; the slot is released
+// by calling release once the reconcile's request is done. It never waits:
+// with every slot taken it returns a *BusyError, before anything is built
+// or read.
+func (p *Pool) Client(ctx context.Context, broker Broker, obj client.Object) (c *osb.Client, release func(), err error) {
 	label := metrics.BrokerLabel(broker)
-	if !p.take(label, p.limitOf(broker)) {
+	if retryAfter, ok := p.take(label, WaiterKey(obj), p.limitOf(broker)); !ok {
 		metrics.Deferred.WithLabelValues(label).Inc()
-		return nil, nil, ErrBusy
+		return nil, nil, &BusyError{RetryAfter: retryAfter}
 	}
 	var once sync.Once
 	release = func() { once.Do(func() { p.give(label) }) }
@@ -81,8 +120,9 @@ func (p *Pool) Client(ctx context.Context, broker Broker) (c *osb.Client, releas
 	return c, release, nil
 }
 
-// take counts a request in flight for the broker, if it has a free slot.
-func (p *Pool) take(label string, limit int) bool {
+// take counts a request in flight for the broker, if it has a free slot;
+// if not, it counts the waiter's deferral and says when it should retry.
+func (p *Pool) take(label, key string, limit int) (retryAfter time.Duration, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.brokers == nil {
@@ -90,15 +130,59 @@ func (p *Pool) take(label string, limit int) bool {
 	}
 	e := p.brokers[label]
 	if e == nil {
-		e = &pooled{}
+		e = &pooled{waiting: map[string]*waiter{}}
 		p.brokers[label] = e
 	}
+	now := p.now()
+	defer func() { metrics.Queued.WithLabelValues(label).Set(float64(e.queued(now))) }()
 	if e.inFlight >= limit {
-		return false
+		w := e.waiting[key]
+		if w == nil {
+			w = &waiter{}
+			e.waiting[key] = w
+		}
+		w.deferrals++
+		w.last = now
+		return retryDelay(w.deferrals), false
 	}
+	delete(e.waiting, key)
 	e.inFlight++
 	metrics.InFlight.WithLabelValues(label).Inc()
-	return true
+	return 0, true
+}
+
+// queued counts the objects waiting for a slot, forgetting those that
+// stopped coming back.
+func (e *pooled) queued(now time.Time) int {
+	for key, w := range e.waiting {
+		if now.Sub(w.last) > waitingFor {
+			delete(e.waiting, key)
+		}
+	}
+	return len(e.waiting)
+}
+
+// retryDelay is when an object deferred for the n-th time in a row comes
+// back: firstRetry doubled each time up to maxRetry, with jitter so the
+// objects waiting for one broker do not all come back at once.
+func retryDelay(n int) time.Duration {
+	base := maxRetry
+	if n <= 4 && firstRetry<<(n-1) < maxRetry {
+		base = firstRetry << (n - 1)
+	}
+	return base/2 + time.Duration(rand.Int64N(int64(base)))
+}
+
+// WaiterKey names an object waiting for a broker's slot: its kind and key.
+func WaiterKey(obj client.Object) string {
+	return fmt.Sprintf("%T/%s/%s", obj, obj.GetNamespace(), obj.GetName())
+}
+
+func (p *Pool) now() time.Time {
+	if p.Clock != nil {
+		return p.Clock.Now()
+	}
+	return time.Now()
 }
 
 func (p *Pool) give(label string) {
@@ -204,12 +288,12 @@ func (p *Pool) fingerprint(ctx context.Context, broker Broker) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
-// RetryWhenBusy turns ErrBusy into a requeue a moment later, with jitter so
-// the reconciles that wait for one broker do not all come back at once;
-// other results pass through.
+// RetryWhenBusy turns a *BusyError into a requeue when it says; other
+// results pass through.
 func RetryWhenBusy(res ctrl.Result, err error) (ctrl.Result, error) {
-	if !errors.Is(err, ErrBusy) {
+	var busy *BusyError
+	if !errors.As(err, &busy) {
 		return res, err
 	}
-	return ctrl.Result{RequeueAfter: 250*time.Millisecond + time.Duration(rand.Int64N(int64(500*time.Millisecond)))}, nil
+	return ctrl.Result{RequeueAfter: busy.RetryAfter}, nil
 }

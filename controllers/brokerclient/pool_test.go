@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,6 +21,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metrics"
 )
 
 // countingReader counts the Secret reads that reach the API server.
@@ -42,11 +47,12 @@ func TestPoolReusesOneClientPerBroker(t *testing.T) {
 	broker := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "b", UID: "uid-1", Generation: 1}}
 	broker.Spec.URL = "http://broker.example.com"
 	broker.Spec.AuthInfo = &v1beta1.ServiceBrokerAuthInfo{Basic: &v1beta1.BasicAuthConfig{SecretRef: &v1beta1.LocalObjectReference{Name: "auth"}}}
+	inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "db"}}
 
-	first, release, err := pool.Client(ctx, broker)
+	first, release, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
 	release()
-	again, release, err := pool.Client(ctx, broker)
+	again, release, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
 	release()
 	assert.Same(t, first, again, "one client per broker, across reconciles")
@@ -54,51 +60,51 @@ func TestPoolReusesOneClientPerBroker(t *testing.T) {
 
 	secret.Data["password"] = []byte("rotated")
 	require.NoError(t, c.Update(ctx, secret))
-	rotated, release, err := pool.Client(ctx, broker)
+	rotated, release, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
 	release()
 	assert.NotSame(t, first, rotated, "a changed auth Secret builds a new client")
 	broker.Generation = 2
-	respec, release, err := pool.Client(ctx, broker)
+	respec, release, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
 	release()
 	assert.NotSame(t, rotated, respec, "a changed spec builds a new client")
 	assert.Equal(t, 3, api.reads)
 
 	// Two slots: a third request at once waits, without blocking.
-	_, r1, err := pool.Client(ctx, broker)
+	_, r1, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
-	_, r2, err := pool.Client(ctx, broker)
+	_, r2, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
-	_, _, err = pool.Client(ctx, broker)
+	_, _, err = pool.Client(ctx, broker, inst)
 	assert.True(t, errors.Is(err, brokerclient.ErrBusy))
 	res, err := brokerclient.RetryWhenBusy(ctrl.Result{}, err)
 	require.NoError(t, err)
 	assert.Positive(t, res.RequeueAfter)
 	r1()
 	r1() // releasing twice frees one slot only
-	_, r3, err := pool.Client(ctx, broker)
+	_, r3, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
-	_, _, err = pool.Client(ctx, broker)
+	_, _, err = pool.Client(ctx, broker, inst)
 	assert.True(t, errors.Is(err, brokerclient.ErrBusy))
 	r2()
 	r3()
 
 	// A tenant's annotation may lower its broker's share, not raise it.
 	broker.Annotations = map[string]string{brokerclient.AnnotationMaxRequestsInFlight: "1"}
-	_, r1, err = pool.Client(ctx, broker)
+	_, r1, err = pool.Client(ctx, broker, inst)
 	require.NoError(t, err)
-	_, _, err = pool.Client(ctx, broker)
+	_, _, err = pool.Client(ctx, broker, inst)
 	assert.True(t, errors.Is(err, brokerclient.ErrBusy), "lowered to 1")
 	r1()
 	broker.Annotations[brokerclient.AnnotationMaxRequestsInFlight] = "50"
 	var releases []func()
 	for range 2 {
-		_, r, err := pool.Client(ctx, broker)
+		_, r, err := pool.Client(ctx, broker, inst)
 		require.NoError(t, err)
 		releases = append(releases, r)
 	}
-	_, _, err = pool.Client(ctx, broker)
+	_, _, err = pool.Client(ctx, broker, inst)
 	assert.True(t, errors.Is(err, brokerclient.ErrBusy), "a namespaced broker cannot raise its share")
 	for _, r := range releases {
 		r()
@@ -115,10 +121,11 @@ func TestShareSurvivesRebuilds(t *testing.T) {
 	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 2}
 	broker := &v1beta1.ServiceBroker{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "b", UID: "uid-1", Generation: 1}}
 	broker.Spec.URL = "http://broker.example.com"
+	inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "db"}}
 	held := 0
 	for gen := int64(1); gen <= 10; gen++ {
 		broker.Generation = gen
-		if _, _, err := pool.Client(ctx, broker); err == nil {
+		if _, _, err := pool.Client(ctx, broker, inst); err == nil {
 			held++
 		} else {
 			assert.True(t, errors.Is(err, brokerclient.ErrBusy))
@@ -127,7 +134,69 @@ func TestShareSurvivesRebuilds(t *testing.T) {
 	assert.Equal(t, 2, held, "ten edits, still two requests in flight at most")
 
 	pool.Forget(broker)
-	_, release, err := pool.Client(ctx, broker)
+	_, release, err := pool.Client(ctx, broker, inst)
 	require.NoError(t, err, "a broker created again under the name starts afresh")
+	release()
+}
+
+// TestWaitersBackOffAndAreCounted: an object that keeps finding its broker
+// busy comes back later each time, up to a cap; the objects waiting are
+// counted until they get a slot or stop coming back.
+func TestWaitersBackOffAndAreCounted(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	c := fake.NewClientBuilder().WithScheme(scheme).Build()
+	clock := clocktesting.NewFakeClock(time.Now())
+	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 1, Clock: clock}
+	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "waited-for", UID: "uid-1", Generation: 1}}
+	broker.Spec.URL = "http://broker.example.com"
+	queued := func() float64 {
+		return testutil.ToFloat64(metrics.Queued.WithLabelValues(metrics.BrokerLabel(broker)))
+	}
+	holder := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "holder"}}
+	_, release, err := pool.Client(ctx, broker, holder)
+	require.NoError(t, err)
+
+	waiter := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "holder"}}
+	var delays []time.Duration
+	for range 8 {
+		_, _, err := pool.Client(ctx, broker, waiter)
+		res, err := brokerclient.RetryWhenBusy(ctrl.Result{}, err)
+		require.NoError(t, err)
+		delays = append(delays, res.RequeueAfter)
+	}
+	assert.Equal(t, 1.0, queued(), "a binding of the instance's name is a waiter of its own")
+	assert.LessOrEqual(t, delays[0], 375*time.Millisecond, "the first retry comes soon")
+	assert.GreaterOrEqual(t, delays[0], 125*time.Millisecond)
+	for _, d := range delays[4:] {
+		assert.GreaterOrEqual(t, d, time.Second, "later retries come later")
+		assert.LessOrEqual(t, d, 3*time.Second, "but not later than the cap")
+	}
+
+	other := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gone"}}
+	_, _, err = pool.Client(ctx, broker, other)
+	require.Error(t, err)
+	assert.Equal(t, 2.0, queued())
+
+	// The holder is done; the waiter gets the slot and leaves the queue;
+	// the other one never came back (deleted) and drops out after a while.
+	release()
+	clock.Step(5 * time.Second)
+	_, release, err = pool.Client(ctx, broker, waiter)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, queued(), "the other one waited 5 s ago: still counted")
+	clock.Step(5 * time.Second)
+	_, _, err = pool.Client(ctx, broker, holder)
+	require.Error(t, err)
+	assert.Equal(t, 1.0, queued(), "the other one is forgotten, the holder now waits")
+	release()
+
+	// The waiter's next deferral starts its backoff afresh.
+	_, release, err = pool.Client(ctx, broker, holder)
+	require.NoError(t, err)
+	_, _, err = pool.Client(ctx, broker, waiter)
+	res, _ := brokerclient.RetryWhenBusy(ctrl.Result{}, err)
+	assert.LessOrEqual(t, res.RequeueAfter, 375*time.Millisecond)
 	release()
 }

@@ -48,10 +48,15 @@ var (
 		Name: "servicecatalog_broker_requests_deferred_total",
 		Help: "Reconciles deferred because their broker had as many requests in flight as it may.",
 	}, []string{"broker"})
+	// Queued is the number of objects waiting for one of a broker's slots.
+	Queued = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "servicecatalog_broker_requests_queued",
+		Help: "Instances and bindings waiting for one of the broker's request slots (deferred, not yet admitted).",
+	}, []string{"broker"})
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, AdmissionDecisions, objects)
+	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, Queued, AdmissionDecisions, objects)
 }
 
 // Results of an admission decision.
@@ -83,7 +88,7 @@ func codeLabel(status int) string {
 func ForgetBroker(broker string) {
 	for _, v := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{Requests, RequestDuration, InFlight, Deferred} {
+	}{Requests, RequestDuration, InFlight, Deferred, Queued} {
 		v.DeletePartialMatch(prometheus.Labels{"broker": broker})
 	}
 }

@@ -156,7 +156,7 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 	if err != nil {
 		return nil, err
 	}
-	c, release, err := r.Pool.Client(ctx, broker)
+	c, release, err := r.Pool.Client(ctx, broker, s.b)
 	if err != nil {
 		return nil, err
 	}

@@ -140,7 +140,7 @@ func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, e
 	if err != nil {
 		return nil, err
 	}
-	c, release, err := r.Pool.Client(ctx, broker)
+	c, release, err := r.Pool.Client(ctx, broker, s.inst)
 	if errors.Is(err, brokerclient.ErrBusy) {
 		return nil, err
 	}
