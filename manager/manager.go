@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -77,15 +78,35 @@ func NewScheme() (*runtime.Scheme, error) {
 	return scheme, nil
 }
 
-// CacheOptions cache only gated pods; Secrets are never read from a cache.
-// No cached object keeps its managedFields: the controllers never read
-// them, and on instances, bindings and plans they are a large part of the
-// object (an update without them leaves them as they are).
+// CacheOptions cache only gated pods, and Secrets by metadata only (their
+// content is read from the API server when needed). No cached object keeps
+// its managedFields: the controllers never read them, and on instances,
+// bindings and plans they are a large part of the object (an update
+// without them leaves them as they are).
 func CacheOptions() cache.Options {
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return cache.Options{
-		ByObject:         map[client.Object]cache.ByObject{&corev1.Pod{}: podgate.CacheOptions()},
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: podgate.CacheOptions(),
+			secretMeta:    {Transform: stripSecretMetadata},
+		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
+}
+
+// stripSecretMetadata keeps of a Secret's metadata what the controllers
+// read (name, version, labels, owners, finalizers, deletion). Its
+// annotations go: kubectl apply keeps the whole Secret, data included, in
+// last-applied-configuration, and every Secret of the cluster passes here.
+// The protection controllers patch Secrets' finalizers only, so what is
+// stripped is never written back.
+func stripSecretMetadata(in any) (any, error) {
+	if obj, ok := in.(metav1.Object); ok {
+		obj.SetAnnotations(nil)
+		obj.SetManagedFields(nil)
+	}
+	return in, nil
 }
 
 // Setup registers the indexes, the webhooks (when asked) and every

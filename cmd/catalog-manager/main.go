@@ -36,6 +36,7 @@ import (
 // options are the command-line flags.
 type options struct {
 	metricsAddr             string
+	pprofAddr               string
 	metricsSecure           bool
 	probeAddr               string
 	leaderElect             bool
@@ -60,6 +61,7 @@ type options struct {
 
 func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint listens on; 0 disables it.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's pprof profiles are served on, for finding where memory or CPU goes; 0 (the default) disables them. Bind it to localhost: the profiles are not authenticated.")
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS and require an authenticated, authorized client (TokenReview and SubjectAccessReview).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes listen on.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica runs the controllers at a time.")
@@ -92,6 +94,9 @@ func main() {
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if limit := tuneMemory(); limit > 0 {
+		ctrl.Log.WithName("setup").Info("Soft memory limit from the container's limit", "GOMEMLIMIT", limit)
+	}
 
 	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "catalog-manager:", err)
@@ -149,6 +154,7 @@ func newManager(cfg *rest.Config, opts options) (ctrl.Manager, error) {
 		WebhookServer:           webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
 		Cache:                   manager.CacheOptions(),
 		HealthProbeBindAddress:  opts.probeAddr,
+		PprofBindAddress:        opts.pprofAddr,
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        opts.leaderElectionID,
 		LeaderElectionNamespace: opts.leaderElectionNamespace,

@@ -44,11 +44,15 @@ func slowed(next http.Handler, latency time.Duration) http.Handler {
 func scaleRun(b *testing.B, name string, n int, latency time.Duration) (float64, []string) {
 	mustKubectlB(b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+name+"}\n")
 	defer releaseNamespace(name)
-	return scaleRunIn(b, name, name, n, latency)
+	mgr := env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true, BrokerTimeout: time.Minute}))
+	defer mgr.Stop()
+	secs := scaleRunIn(b, name, name, n, latency, mgr.Writes.Reset)
+	return secs, mgr.Writes.Writes()
 }
 
-// scaleRunIn is scaleRun in an existing namespace ns.
-func scaleRunIn(b *testing.B, name, ns string, n int, latency time.Duration) (float64, []string) {
+// scaleRunIn is scaleRun in an existing namespace ns against a manager
+// already running; reset is called once the broker is Ready.
+func scaleRunIn(b *testing.B, name, ns string, n int, latency time.Duration, reset func()) float64 {
 	ctx := context.Background()
 	sample, err := samplebroker.New(samplebroker.Options{Username: "catalog", Password: "s3cret"})
 	if err != nil {
@@ -56,8 +60,6 @@ func scaleRunIn(b *testing.B, name, ns string, n int, latency time.Duration) (fl
 	}
 	server := httptest.NewServer(slowed(sample, latency))
 	defer server.Close()
-	mgr := env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true, BrokerTimeout: time.Minute}))
-	defer mgr.Stop()
 	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: name,
 		// One broker carries the whole load: its share is the workers'.
 		Annotations: map[string]string{brokerclient.AnnotationMaxRequestsInFlight: "16"}}}
@@ -72,7 +74,7 @@ func scaleRunIn(b *testing.B, name, ns string, n int, latency time.Duration) (fl
 		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(broker), broker)
 		return meta.IsStatusConditionTrue(broker.Status.Conditions, v1beta1.ConditionReady)
 	})
-	mgr.Writes.Reset()
+	reset()
 	started := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
@@ -93,7 +95,7 @@ func scaleRunIn(b *testing.B, name, ns string, n int, latency time.Duration) (fl
 	waitFor(b, 15*time.Minute, func() bool {
 		return countReady(ctx, b, ns, &v1beta1.ServiceInstanceList{}) == n && countReady(ctx, b, ns, &v1beta1.ServiceBindingList{}) == n
 	})
-	return time.Since(started).Seconds(), mgr.Writes.Writes()
+	return time.Since(started).Seconds()
 }
 
 // BenchmarkScale applies 1000 instances and 1000 bindings of the sample
@@ -220,19 +222,7 @@ func releaseNamespace(ns string) {
 }
 
 // peakRSSMiB is this process's peak resident set (VmHWM).
-func peakRSSMiB() int {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return kb / 1024
-		}
-	}
-	return -1
-}
+func peakRSSMiB() int { return testenv.PeakRSSMiB(os.Getpid()) }
 
 func waitFor(b *testing.B, timeout time.Duration, done func() bool) {
 	b.Helper()
@@ -266,10 +256,12 @@ func mustKubectlB(b *testing.B, stdin string) {
 
 // BenchmarkMemory fills the cluster with unrelated Secrets and pods (none
 // gated, so the manager must cache neither), then applies instances and
-// bindings, waits until all are Ready, and prints the process's peak RSS
-// (manager and load generator together) and its growth since before the
-// manager started. MEMORY_OBJECTS sets the instances (and bindings, and
-// half the unrelated objects of each kind); default 10000.
+// bindings, waits until all are Ready, and prints the peak RSS of the
+// manager, which runs as bin/catalog-manager in a process of its own.
+// MEMORY_OBJECTS sets the instances (and bindings, and
+// half the unrelated objects of each kind); default 10000. MANAGER_FLAGS
+// adds flags, such as --pprof-bind-address=127.0.0.1:6060 to see where the
+// memory goes.
 func BenchmarkMemory(b *testing.B) {
 	n := 10000
 	if v, err := strconv.Atoi(os.Getenv("MEMORY_OBJECTS")); err == nil && v > 0 {
@@ -292,10 +284,12 @@ func BenchmarkMemory(b *testing.B) {
 		_ = env.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))
 	}()
 	fmt.Printf("memory: %d unrelated Secrets and %d pods created in %.0f s\n", 2*n, 2*n, time.Since(started).Seconds())
-	before := peakRSSMiB()
-	secs, _ := scaleRunIn(b, "memory-broker", ns, n, 0)
-	fmt.Printf("memory: %d instances + %d bindings Ready in %.0f s among %d Secrets and %d pods; peak RSS %d MiB (%d MiB before the manager started; target under 300 MiB)\n",
-		n, n, secs, 2*n, 2*n, peakRSSMiB(), before)
+	mgr := env.StartManagerProcess(b, append([]string{"--broker-request-timeout=1m"}, strings.Fields(os.Getenv("MANAGER_FLAGS"))...)...)
+	defer mgr.Stop()
+	atStart := mgr.PeakRSSMiB()
+	secs := scaleRunIn(b, "memory-broker", ns, n, 0, func() {})
+	fmt.Printf("memory: %d instances + %d bindings Ready in %.0f s among %d Secrets and %d pods; manager peak RSS %d MiB (%d MiB once started; target under 300 MiB)\n",
+		n, n, secs, 2*n, 2*n, mgr.PeakRSSMiB(), atStart)
 }
 
 // createAll creates count objects made by newObject, 32 at a time.
