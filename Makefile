@@ -41,6 +41,7 @@ verify: ## Fail when generated files are stale, code is unformatted, go.mod unti
 .PHONY: build
 build: generate ## Build the binaries into bin/ (static, as the Dockerfiles build them).
 	@for b in $$(ls cmd); do hack/build-binary.sh $$b $(BIN)/$$b; done
+	@cp $(BIN)/svcat $(BIN)/kubectl-svcat # kubectl runs it as `kubectl svcat` when it is on the PATH
 
 .PHONY: test
 test: tools verify ## Run unit and integration tests against a real kube-apiserver, then a short fuzz run.
@@ -58,7 +59,7 @@ fuzz: ## Fuzz the admission handlers (instances, bindings, brokers), the schema 
 	go test ./injector -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 
 .PHONY: bench
-bench: tools ## Run the benchmarks once each against a real API server: 1000 instances + 1000 bindings with and without broker latency, fairness next to a slow broker, a 1000-plan catalog sync, admission cost.
+bench: tools build ## Run the benchmarks once each against a real API server: 1000 instances + 1000 bindings with and without broker latency, fairness next to a slow broker, a 1000-plan catalog sync, admission cost.
 	go test ./... -run '^$$' -bench . -benchtime 1x -timeout 60m
 
 .PHONY: run

@@ -210,10 +210,12 @@ Service Catalog is running on a local control plane.
 In another shell:
 
   export KUBECONFIG=%s
-  export PATH=%s:$PATH     # the pinned kubectl
+  export PATH=%s:$PATH     # the pinned kubectl, and svcat (also as kubectl svcat)
   kubectl get clusterservicebrokers
-  kubectl get clusterserviceclasses -o=custom-columns=NAME:.metadata.name,EXTERNAL\ NAME:.spec.externalName
-  kubectl get clusterserviceplans
+  svcat marketplace
+  svcat describe plan small --class sample-db
+  svcat provision mydb --class sample-db --plan small -p region=eu -p storageGB=20 --wait
+  svcat bind mydb --wait && svcat describe binding mydb
   kubectl apply -f examples/sample-db.yaml
   kubectl wait --for=condition=Ready serviceinstance/mydb01 servicebinding/mydb01-binding --timeout=60s
   kubectl get secret mydb01-binding -o jsonpath='{.data}'
