@@ -23,6 +23,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/protection"
+	"github.com/servicecatalog/service-catalog/controllers/rollout"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
 	"github.com/servicecatalog/service-catalog/controllers/status"
@@ -64,6 +65,9 @@ type Options struct {
 	// MaxRequestsPerBroker is each broker's share of requests in flight;
 	// zero: brokerclient.DefaultMaxRequestsInFlight.
 	MaxRequestsPerBroker int
+	// RotationGracePeriod is how long a rotated-out binding stays valid at
+	// the broker; zero: servicebinding.DefaultRotationGracePeriod.
+	RotationGracePeriod time.Duration
 }
 
 // NewScheme holds the Kubernetes kinds and the catalog's.
@@ -144,6 +148,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := servicebinding.Setup(ctx, mgr, servicebinding.Options{
 		ClusterID: opts.ClusterID, MaxPollInterval: opts.MaxPollInterval, MaxPollingDuration: opts.MaxPollingDuration, Client: clientOpts,
 		Retry: status.RetryPolicy{MaxDuration: opts.MaxRetryDuration}, Pool: pool, Workers: opts.BindingWorkers,
+		RotationGracePeriod: opts.RotationGracePeriod,
+		Consumers:           &rollout.Consumers{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("service-catalog")},
 	}); err != nil {
 		return fmt.Errorf("set up binding controller: %w", err)
 	}

@@ -24,6 +24,10 @@ type BindRequest struct {
 	// Synchronous leaves out accepts_incomplete=true: an asynchronous bind
 	// needs bindings_retrievable, to fetch the credentials afterwards.
 	Synchronous bool
+	// PredecessorBindingID asks for a successor of that binding of the
+	// same instance (plans with binding_rotatable): both stay valid until
+	// the predecessor is unbound or expires.
+	PredecessorBindingID string
 }
 
 // BindResponse is a successful bind. Credentials are only in it for a
@@ -42,6 +46,7 @@ type bindBody struct {
 	Context      *KubernetesContext `json:"context,omitempty"`
 	BindResource map[string]any     `json:"bind_resource,omitempty"`
 	Parameters   map[string]any     `json:"parameters,omitempty"`
+	Predecessor  string             `json:"predecessor_binding_id,omitempty"`
 }
 
 type bindingBody struct {
@@ -64,7 +69,7 @@ func (c *Client) Bind(ctx context.Context, r *BindRequest) (_ *BindResponse, err
 	var body bindingBody
 	status, err := c.create(ctx, request{
 		method: http.MethodPut, path: bindingPath(r.InstanceID, r.BindingID), query: query, identity: r.Identity,
-		body: bindBody{ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, BindResource: r.BindResource, Parameters: r.Parameters},
+		body: bindBody{ServiceID: r.ServiceID, PlanID: r.PlanID, Context: r.Context, BindResource: r.BindResource, Parameters: r.Parameters, Predecessor: r.PredecessorBindingID},
 	}, &body)
 	if err != nil {
 		return nil, err

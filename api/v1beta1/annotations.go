@@ -9,6 +9,19 @@ const (
 	// deletion without asking the broker to deprovision or unbind: for a
 	// broker that is gone for good. An event records it.
 	AnnotationAbandon = "servicecatalog.k8s.io/abandon"
+	// AnnotationRotationGracePeriod, a duration such as "10m" on a binding,
+	// is how long a rotated-out predecessor stays valid at the broker for
+	// consumers still using it; the manager's --rotation-grace-period
+	// otherwise.
+	AnnotationRotationGracePeriod = "servicecatalog.k8s.io/rotation-grace-period"
+	// AnnotationCredentialsVersion, on a workload's pod template, is the
+	// catalog's record of the credentials its pods were started with, as
+	// binding=bindingID entries: the catalog changes it after a rotation, so
+	// the workload rolls its pods, as `kubectl rollout restart` does.
+	AnnotationCredentialsVersion = "servicecatalog.k8s.io/credentials-version"
+	// AnnotationRolloutOnRotation, "false" on a workload or its pod
+	// template, keeps the catalog from rolling it after a rotation.
+	AnnotationRolloutOnRotation = "servicecatalog.k8s.io/rollout-on-rotation"
 )
 
 // Finalizers of instances and bindings.

@@ -11,6 +11,9 @@ const (
 	ConditionFailed = "Failed"
 	// ConditionOrphanMitigation is True while cleanup of a failed request runs.
 	ConditionOrphanMitigation = "OrphanMitigation"
+	// ConditionRotating is True while a binding's credentials are rotated;
+	// False says how the last rotation ended, or why none can run.
+	ConditionRotating = "Rotating"
 )
 
 // Condition reasons. They are CamelCase and stable: scripts and alerts may
@@ -48,4 +51,16 @@ const (
 	ReasonBindCallFailed     = "BindCallFailed"
 	ReasonSecretNotOwned     = "ErrorSecretNotOwnedByBinding"
 	ReasonUnbindCallFailed   = "UnbindCallFailed"
+
+	// Rotation of a binding's credentials (condition Rotating).
+	ReasonRotatingCredentials = "RotatingCredentials"
+	ReasonCredentialsRotated  = "CredentialsRotated"
+	ReasonRotationFailed      = "RotationFailed"
+	ReasonInvalidExpiry       = "InvalidExpiry"
+)
+
+// Why a rotation runs (BindingRotation.Reason).
+const (
+	RotationRequested = "Requested"
+	RotationExpiring  = "Expiring"
 )

@@ -11,6 +11,7 @@ import (
 // empty value differently (an empty string or list for an absent one, as
 // the retired project's clients send userInfo.uid).
 //
+// +kubebuilder:validation:XValidation:rule="(has(self.rotationRequests) ? self.rotationRequests : 0) >= (has(oldSelf.rotationRequests) ? oldSelf.rotationRequests : 0)",message="rotationRequests can only grow"
 // +kubebuilder:validation:XValidation:rule=`self.instanceRef == oldSelf.instanceRef && has(self.parameters) == has(oldSelf.parameters) && (!has(self.parameters) || self.parameters == oldSelf.parameters) && (has(self.parametersFrom) ? self.parametersFrom : []) == (has(oldSelf.parametersFrom) ? oldSelf.parametersFrom : []) && (has(self.secretName) ? self.secretName : "") == (has(oldSelf.secretName) ? oldSelf.secretName : "") && (has(self.secretTransforms) ? self.secretTransforms : []) == (has(oldSelf.secretTransforms) ? oldSelf.secretTransforms : []) && (has(self.externalID) ? self.externalID : "") == (has(oldSelf.externalID) ? oldSelf.externalID : "") && has(self.userInfo) == has(oldSelf.userInfo) && (!has(self.userInfo) || (self.userInfo.username == oldSelf.userInfo.username && (has(self.userInfo.uid) ? self.userInfo.uid : "") == (has(oldSelf.userInfo.uid) ? oldSelf.userInfo.uid : "") && (has(self.userInfo.groups) ? self.userInfo.groups : []) == (has(oldSelf.userInfo.groups) ? oldSelf.userInfo.groups : []) && (has(self.userInfo.extra) ? self.userInfo.extra : {}) == (has(oldSelf.userInfo.extra) ? oldSelf.userInfo.extra : {})))`,message="the spec of a ServiceBinding cannot change; delete it and create a new one instead"
 type ServiceBindingSpec struct {
 	// InstanceRef names the ServiceInstance, in the same namespace, to bind to.
@@ -52,6 +53,14 @@ type ServiceBindingSpec struct {
 	// UserInfo is the user who created the binding. Stamped at admission.
 	// +optional
 	UserInfo *UserInfo `json:"userInfo,omitempty"`
+
+	// RotationRequests is a counter; raising it rotates the credentials
+	// now: the broker makes a successor binding, its credentials replace the
+	// old ones in the same Secrets, and the predecessor is unbound after the
+	// grace period. `svcat rotate binding` raises it.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	RotationRequests int64 `json:"rotationRequests,omitempty"`
 }
 
 // SecretTransform is one change to the credentials. Exactly one field is set.
@@ -221,6 +230,66 @@ type ServiceBindingStatus struct {
 	// the Ready condition says what failed and when the next attempt is.
 	// +optional
 	Retry *RetryStatus `json:"retry,omitempty"`
+
+	// CurrentBindingID is the broker's id of the binding whose credentials
+	// are in the Secrets: spec.externalID (or the UID) until the first
+	// rotation, its successor's after it.
+	// +optional
+	CurrentBindingID string `json:"currentBindingID,omitempty"`
+
+	// ExpiresAt is when the broker says the current credentials expire
+	// (metadata.expires_at of its bind or fetch answer).
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// RenewBefore is when the broker says the credentials should be rotated
+	// (metadata.renew_before); the catalog rotates them then.
+	// +optional
+	RenewBefore *metav1.Time `json:"renewBefore,omitempty"`
+
+	// Rotation is the rotation in progress: a successor is being bound.
+	// +optional
+	Rotation *BindingRotation `json:"rotation,omitempty"`
+
+	// PreviousBindingID is a predecessor still valid at the broker, unbound
+	// at PreviousUnbindTime or once every consumer has moved.
+	// +optional
+	PreviousBindingID string `json:"previousBindingID,omitempty"`
+
+	// PreviousUnbindTime is when the predecessor is unbound at the latest.
+	// +optional
+	PreviousUnbindTime *metav1.Time `json:"previousUnbindTime,omitempty"`
+
+	// LastRotationTime is when the credentials were last rotated.
+	// +optional
+	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
+
+	// ObservedRotationRequests is the spec.rotationRequests value last acted
+	// upon.
+	// +optional
+	ObservedRotationRequests int64 `json:"observedRotationRequests,omitempty"`
+}
+
+// BindingRotation is a rotation in progress. It is written before the
+// successor's bind request goes out, so a restarted manager sends the same
+// request again (the broker answers it as the same binding) and never
+// leaves a successor behind.
+type BindingRotation struct {
+	// SuccessorID is the broker's id of the successor binding.
+	SuccessorID string `json:"successorID"`
+	// Reason is why the rotation runs: Requested (spec.rotationRequests)
+	// or Expiring (renewBefore, or expiresAt drawing near).
+	Reason string `json:"reason"`
+	// StartTime is when the rotation started.
+	StartTime metav1.Time `json:"startTime"`
+	// WithPredecessor says the plan is binding_rotatable: the bind names
+	// the predecessor (predecessor_binding_id). Otherwise it is a fresh bind
+	// of the same instance and parameters.
+	// +optional
+	WithPredecessor bool `json:"withPredecessor,omitempty"`
+	// Attempts counts failed attempts of this rotation.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
 }
 
 // ServiceBinding gives an application credentials for a ServiceInstance,
@@ -234,6 +303,7 @@ type ServiceBindingStatus struct {
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ServiceBinding struct {

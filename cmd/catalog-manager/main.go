@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/servicebinding"
 	"github.com/servicecatalog/service-catalog/controllers/serviceinstance"
@@ -37,6 +38,7 @@ import (
 type options struct {
 	metricsAddr             string
 	pprofAddr               string
+	rotationGracePeriod     time.Duration
 	metricsSecure           bool
 	probeAddr               string
 	leaderElect             bool
@@ -77,6 +79,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxPlansPerBroker, "max-plans-per-broker", 1000, "Most plans one broker's catalog may list; a larger catalog is not applied (ErrorTooManyPlans).")
 	fs.IntVar(&o.instanceWorkers, "instance-workers", serviceinstance.DefaultWorkers, "ServiceInstance reconciles that run at once.")
 	fs.IntVar(&o.bindingWorkers, "binding-workers", servicebinding.DefaultWorkers, "ServiceBinding reconciles that run at once.")
+	fs.DurationVar(&o.rotationGracePeriod, "rotation-grace-period", servicebinding.DefaultRotationGracePeriod, "How long a binding rotated out stays valid at the broker for the pods still using it (unbound sooner once none does); a binding's annotation "+v1beta1.AnnotationRotationGracePeriod+" overrides it.")
 	fs.IntVar(&o.maxRequestsPerBroker, "max-requests-per-broker", brokerclient.DefaultMaxRequestsInFlight, "Requests one broker may have in flight at once; work for a broker at its limit waits without holding a worker. The broker annotation "+brokerclient.AnnotationMaxRequestsInFlight+" lowers it (raises it too, on a ClusterServiceBroker).")
 	fs.StringVar(&o.reach.namespacedDenied, "namespaced-broker-denied-cidrs", "", "Addresses ServiceBrokers may not connect to, besides loopback, link-local, unspecified and the API server's (comma-separated CIDRs).")
 	fs.StringVar(&o.reach.namespacedAllowed, "namespaced-broker-allowed-cidrs", "", "Addresses ServiceBrokers may connect to even when denied (comma-separated CIDRs; 0.0.0.0/0,::/0 turns the check off).")
@@ -130,6 +133,7 @@ func run(opts options) error {
 		NamespacedReach: namespacedReach, ClusterReach: clusterReach,
 		MinRelistInterval: opts.minRelistInterval, MaxPlansPerBroker: opts.maxPlansPerBroker,
 		InstanceWorkers: opts.instanceWorkers, BindingWorkers: opts.bindingWorkers, MaxRequestsPerBroker: opts.maxRequestsPerBroker,
+		RotationGracePeriod: opts.rotationGracePeriod,
 	}); err != nil {
 		return err
 	}

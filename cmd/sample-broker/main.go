@@ -30,10 +30,11 @@ func main() {
 	asyncDelay := flag.Duration("async-delay", 2*time.Second, "Provision, update and deprovision finish asynchronously after this long; 0 answers synchronously.")
 	stateDir := flag.String("state-dir", "", "Directory that keeps instances and bindings across restarts; empty keeps them in memory.")
 	dbHost := flag.String("database-host", "sample-db.example.internal", "Host name written into credentials.")
+	lifetime := flag.Duration("credential-lifetime", samplebroker.DefaultCredentialLifetime, "How long the credentials of the rotating plan's bindings are valid; they should be rotated after two thirds of it.")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *listen, samplebroker.Options{
+	if err := run(log, *listen, samplebroker.Options{CredentialLifetime: *lifetime, 
 		Username: *username, Password: *password, AsyncDelay: *asyncDelay, StateDir: *stateDir, DatabaseHost: *dbHost,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "sample-broker:", err)

@@ -2,6 +2,7 @@ package servicebinding
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +44,7 @@ func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	n, err := bindAnswered(b, resp, err, r.attempts())
 	logAnswer(s, "bind", n, err)
 	if n == store {
-		return r.storeCredentials(ctx, s, resp.Credentials)
+		return r.storeCredentials(ctx, s, resp.Credentials, resp.Metadata)
 	}
 	return r.follow(ctx, s, n, err)
 }
@@ -82,10 +83,13 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 }
 
 // storeCredentials writes the credentials of a finished bind and records
-// the binding as Ready.
-func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[string]any) (ctrl.Result, error) {
+// the binding as Ready, with their expiry.
+func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[string]any, metadata json.RawMessage) (ctrl.Result, error) {
 	err := r.writeCredentials(ctx, s.b, creds)
 	n := credentialsStored(s.b, err)
+	if n == done && err == nil {
+		recordExpiry(s.b, parseExpiry(metadata, r.Now()))
+	}
 	if n == done && !s.b.DeletionTimestamp.IsZero() {
 		// A bind that finished while the binding was being deleted: unbind.
 		return r.reconcileDelete(ctx, s)
@@ -130,7 +134,7 @@ func (r *Reconciler) fetchCredentials(ctx context.Context, s *scope) (ctrl.Resul
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.storeCredentials(ctx, s, got.Credentials)
+	return r.storeCredentials(ctx, s, got.Credentials, got.Metadata)
 }
 
 // logAnswer logs what a broker's answer led to.

@@ -67,6 +67,22 @@ type Options struct {
 	// Retry spaces the attempts of a bind whose failure may pass; zero
 	// fields take status.DefaultRetryPolicy's.
 	Retry status.RetryPolicy
+	// RotationGracePeriod is how long a rotated-out predecessor stays valid
+	// at the broker, unless its binding's annotation says; zero means
+	// DefaultRotationGracePeriod.
+	RotationGracePeriod time.Duration
+	// Consumers rolls the workloads that take a rotated binding's
+	// credentials as environment variables; nil rolls none.
+	Consumers Consumers
+}
+
+// Consumers finds and rolls what uses a binding's credentials.
+type Consumers interface {
+	// Roll makes the workloads that take the binding as environment
+	// variables start new pods, and warns bare pods that do.
+	Roll(ctx context.Context, b *v1beta1.ServiceBinding) error
+	// Moved says whether no pod still runs with credentials older than t.
+	Moved(ctx context.Context, b *v1beta1.ServiceBinding, t time.Time) (bool, error)
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;update;patch
@@ -94,6 +110,9 @@ func NewReconciler(c client.Client, apiReader client.Reader, recorder events.Eve
 		opts.MaxPollingDuration = 24 * time.Hour
 	}
 	opts.Retry = opts.Retry.WithDefaults()
+	if opts.RotationGracePeriod == 0 {
+		opts.RotationGracePeriod = DefaultRotationGracePeriod
+	}
 	if opts.Pool == nil {
 		opts.Pool = &brokerclient.Pool{Secrets: apiReader, SecretVersions: c, Options: opts.Client}
 	}
@@ -172,7 +191,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		// The spec cannot change; a new binding is the way to try again.
 		return ctrl.Result{}, nil
 	case st.UnbindStatus == v1beta1.UnbindStatusRequired && st.ExternalProperties != nil:
-		return r.ensureSecrets(ctx, s)
+		return r.bound(ctx, s)
 	}
 	if wait := status.Wait(st.Retry, b.Generation, r.Now()); wait > 0 {
 		// A failed bind is tried again when its backoff is over.
@@ -205,9 +224,13 @@ func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time
 	return status.PollInterval(r.Now(), retryAfter, started, r.MaxPollInterval)
 }
 
-// bindingID is the OSB id of the binding: spec.externalID, else the UID,
-// which is as unique and as stable.
+// bindingID is the OSB id of the binding whose credentials are in the
+// Secrets: after a rotation its successor's; before, spec.externalID, else
+// the UID, which is as unique and as stable.
 func bindingID(b *v1beta1.ServiceBinding) string {
+	if b.Status.CurrentBindingID != "" {
+		return b.Status.CurrentBindingID
+	}
 	if b.Spec.ExternalID != "" {
 		return b.Spec.ExternalID
 	}

@@ -136,6 +136,8 @@ func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 		return mitigate
 	default:
 		st.ObservedGeneration = b.Generation
+		// Rotations are asked for after the credentials exist.
+		st.ObservedRotationRequests = max(st.ObservedRotationRequests, b.Spec.RotationRequests)
 		st.Retry = nil
 		setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
 	}

@@ -25,6 +25,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			"deleted without unbinding, as the %s annotation asks; the broker may still hold binding %s", v1beta1.AnnotationAbandon, bindingID(b))
 		return ctrl.Result{}, r.release(ctx, s)
 	}
+	if err := r.unbindRotations(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	switch {
 	case b.Status.AsyncOpInProgress:
 		return r.poll(ctx, s)

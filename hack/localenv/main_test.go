@@ -102,7 +102,7 @@ func TestRunAndInterrupt(t *testing.T) {
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "sample-db")
 	assert.Contains(t, string(out), "sample-backup")
-	assert.Contains(t, printed.String(), "sample broker ready: fetched 2 services, 4 plans")
+	assert.Contains(t, printed.String(), "sample broker ready: fetched 2 services, 5 plans")
 
 	// The banner names the metrics URL; the catalog's own metrics are there.
 	metricsURL := regexp.MustCompile(`metrics +(http://\S+/metrics)`).FindStringSubmatch(printed.String())

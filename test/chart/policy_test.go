@@ -63,6 +63,7 @@ func TestManagerPolicy(t *testing.T) {
 
 	t.Run("pods", func(t *testing.T) { testPodPolicy(t, ctx, admin, manager) })
 	t.Run("secrets", func(t *testing.T) { testSecretPolicy(t, ctx, admin, manager) })
+	t.Run("workloads", func(t *testing.T) { testWorkloadPolicy(t, ctx, admin, manager) })
 	t.Run("wider RBAC", func(t *testing.T) { testWiderRBAC(t, ctx, admin, manager) })
 }
 
@@ -109,7 +110,7 @@ func checkPolicyTypes(t *testing.T, ctx context.Context, env *testenv.Env) {
 			t.Logf("kube-controller-manager log:\n%s", logs.String())
 		}
 	}()
-	for _, name := range []string{fullname + "-manager-pods", fullname + "-manager-secrets"} {
+	for _, name := range []string{fullname + "-manager-pods", fullname + "-manager-secrets", fullname + "-manager-workloads"} {
 		policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
 		require.Eventually(t, func() bool {
 			return env.Client.Get(ctx, client.ObjectKey{Name: name}, policy) == nil &&

@@ -77,7 +77,7 @@ spec:
 	assert.Contains(t, res.Stdout, "True    FetchedCatalog")
 	res = env.Kubectl(ctx, "", "get", "clusterservicebroker", "sample-broker", "-o", "wide")
 	require.NoError(t, res.Err, res.Stderr)
-	assert.Contains(t, res.Stdout, "fetched 2 services, 4 plans")
+	assert.Contains(t, res.Stdout, "fetched 2 services, 5 plans")
 
 	// The same broker with credentials in the URL.
 	withUserinfo := strings.Replace(server.URL, "http://", "http://catalog:s3cret@", 1)

@@ -36,6 +36,10 @@ type Options struct {
 	StateDir string
 	// DatabaseHost is the host name put in credentials.
 	DatabaseHost string
+	// CredentialLifetime is how long the rotating plan's credentials are
+	// valid (metadata.expires_at); renew_before is at two thirds of it.
+	// Zero means DefaultCredentialLifetime.
+	CredentialLifetime time.Duration
 	// Now tells the time; tests may replace it.
 	Now func() time.Time
 }
@@ -56,6 +60,7 @@ type planInfo struct {
 	serviceID   string
 	bindable    bool
 	updatable   bool
+	rotatable   bool
 	maintenance string
 	create      *jsonschema.Schema
 	update      *jsonschema.Schema
@@ -84,6 +89,25 @@ type binding struct {
 	InstanceID  string         `json:"instanceID"`
 	Parameters  map[string]any `json:"parameters,omitempty"`
 	Credentials map[string]any `json:"credentials"`
+	// Predecessor is the binding this one succeeds (rotation).
+	Predecessor string `json:"predecessor,omitempty"`
+	// ExpiresAt and RenewBefore are set for the rotating plan's bindings.
+	ExpiresAt   time.Time `json:"expiresAt,omitzero"`
+	RenewBefore time.Time `json:"renewBefore,omitzero"`
+}
+
+// DefaultCredentialLifetime is Options.CredentialLifetime when zero.
+const DefaultCredentialLifetime = time.Hour
+
+// answer is the body of a bind or fetch answer: the credentials and, when
+// they expire, the metadata saying when.
+func (bnd *binding) answer() map[string]any {
+	out := map[string]any{"credentials": bnd.Credentials}
+	if !bnd.ExpiresAt.IsZero() {
+		const osbTime = "2006-01-02T15:04:05.0Z"
+		out["metadata"] = map[string]any{"expires_at": bnd.ExpiresAt.UTC().Format(osbTime), "renew_before": bnd.RenewBefore.UTC().Format(osbTime)}
+	}
+	return out
 }
 
 type operation struct {
@@ -116,7 +140,7 @@ func New(opts Options) (*Broker, error) {
 	}
 	for _, svc := range b.catalog.Services {
 		for _, p := range svc.Plans {
-			info := planInfo{serviceID: svc.ID, bindable: *svc.Bindable, updatable: svc.PlanUpdatable, serviceName: svc.Name, planName: p.Name}
+			info := planInfo{serviceID: svc.ID, bindable: *svc.Bindable, updatable: svc.PlanUpdatable, rotatable: p.BindingRotatable, serviceName: svc.Name, planName: p.Name}
 			if p.PlanUpdatable != nil {
 				info.updatable = *p.PlanUpdatable
 			}

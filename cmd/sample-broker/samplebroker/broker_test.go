@@ -71,7 +71,8 @@ func TestCatalog(t *testing.T) {
 	require.Len(t, cat.Services, 2)
 	db, backup := cat.Services[0], cat.Services[1]
 	assert.Equal(t, "sample-db", db.Name)
-	assert.Len(t, db.Plans, 3)
+	assert.Len(t, db.Plans, 4)
+	assert.True(t, db.Plans[3].BindingRotatable, "the rotating plan")
 	assert.False(t, *backup.Bindable, "the backup service cannot be bound")
 	assert.False(t, *db.Plans[2].PlanUpdatable, "the large plan cannot be changed")
 	for _, p := range db.Plans {
@@ -310,4 +311,42 @@ func TestRefusesBadCredentialsAndVersions(t *testing.T) {
 			assert.Equal(t, tc.want, resp.StatusCode)
 		})
 	}
+}
+
+// TestRotation: the rotating plan's credentials expire and say when to
+// renew; a successor names its predecessor, keeps its parameters, gets
+// credentials of its own, and both stay valid until unbound.
+func TestRotation(t *testing.T) {
+	ctx := context.Background()
+	f := start(t, samplebroker.Options{CredentialLifetime: 30 * time.Minute})
+	_, err := provision(f, "inst-1", samplebroker.RotatingPlanID, map[string]any{"region": "eu"})
+	require.NoError(t, err)
+	bind := func(id, predecessor string, params map[string]any) (*osb.BindResponse, error) {
+		return f.client.Bind(ctx, &osb.BindRequest{InstanceID: "inst-1", BindingID: id, ServiceID: samplebroker.DatabaseServiceID, PlanID: samplebroker.RotatingPlanID,
+			Parameters: params, PredecessorBindingID: predecessor, Synchronous: true})
+	}
+	first, err := bind("b1", "", map[string]any{"role": "readonly"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"expires_at":"2026-01-01T00:30:00.0Z","renew_before":"2026-01-01T00:20:00.0Z"}`, string(first.Metadata))
+
+	f.clock.Add(20 * time.Minute)
+	second, err := bind("b2", "b1", nil)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Credentials["password"], second.Credentials["password"])
+	assert.JSONEq(t, `{"expires_at":"2026-01-01T00:50:00.0Z","renew_before":"2026-01-01T00:40:00.0Z"}`, string(second.Metadata))
+	again, err := bind("b2", "b1", nil)
+	require.NoError(t, err)
+	assert.True(t, again.Exists, "the same successor request again is the same binding")
+	assert.Equal(t, second.Credentials, again.Credentials)
+	got, err := f.client.GetBinding(ctx, &osb.GetBindingRequest{InstanceID: "inst-1", BindingID: "b2"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"role": "readonly"}, got.Parameters, "a successor keeps its predecessor's parameters")
+	_, err = f.client.GetBinding(ctx, &osb.GetBindingRequest{InstanceID: "inst-1", BindingID: "b1"})
+	require.NoError(t, err, "the predecessor stays valid")
+
+	f.clock.Add(15 * time.Minute)
+	_, err = bind("b3", "b1", nil)
+	require.ErrorContains(t, err, "expired", "an expired predecessor cannot be succeeded")
+	_, err = f.client.Bind(ctx, &osb.BindRequest{InstanceID: "inst-1", BindingID: "b4", ServiceID: samplebroker.DatabaseServiceID, PlanID: samplebroker.SmallPlanID, PredecessorBindingID: "b2", Synchronous: true})
+	require.ErrorContains(t, err, "not binding_rotatable")
 }

@@ -13,6 +13,7 @@ const (
 	SmallPlanID       = "5a7c0d2e-3b41-4e8f-9a6d-1c2b3e4f5a61"
 	MediumPlanID      = "5a7c0d2e-3b41-4e8f-9a6d-1c2b3e4f5a62"
 	LargePlanID       = "5a7c0d2e-3b41-4e8f-9a6d-1c2b3e4f5a63"
+	RotatingPlanID    = "5a7c0d2e-3b41-4e8f-9a6d-1c2b3e4f5a64"
 	BackupServiceID   = "7b8d1e3f-4c52-4f90-8b7e-2d3c4f5a6b70"
 	DailyPlanID       = "7b8d1e3f-4c52-4f90-8b7e-2d3c4f5a6b71"
 )
@@ -72,8 +73,9 @@ func databasePlan(id, name, description string, free bool, maxStorageGB int) osb
 	}
 }
 
-// Catalog is the broker's catalog: a database with three plans (the large
-// one cannot be changed to or from) and a backup service that cannot be
+// Catalog is the broker's catalog: a database with four plans (the large
+// one cannot be changed to or from; the rotating one's credentials expire,
+// and its bindings can be rotated) and a backup service that cannot be
 // bound.
 func Catalog() osb.CatalogResponse {
 	yes, no := true, false
@@ -81,6 +83,8 @@ func Catalog() osb.CatalogResponse {
 	large.PlanUpdatable = &no
 	medium := databasePlan(MediumPlanID, "medium", "A database on shared hardware, up to 500 GB", false, 500)
 	medium.MaintenanceInfo = &osb.MaintenanceInfo{Version: "1.1.0", Description: "Minor version upgrade"}
+	rotating := databasePlan(RotatingPlanID, "rotating", "A small database whose credentials expire and are rotated", true, 100)
+	rotating.BindingRotatable = true
 	maxPoll := int64(3600)
 	large.MaximumPollingDuration = &maxPoll
 	return osb.CatalogResponse{Services: []osb.Service{
@@ -93,6 +97,7 @@ func Catalog() osb.CatalogResponse {
 				databasePlan(SmallPlanID, "small", "A small database, up to 100 GB", true, 100),
 				medium,
 				large,
+				rotating,
 			},
 		},
 		{

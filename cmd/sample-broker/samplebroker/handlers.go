@@ -339,9 +339,10 @@ func (b *Broker) lastOperation(w http.ResponseWriter, r *http.Request) {
 }
 
 type bindBody struct {
-	ServiceID  string         `json:"service_id"`
-	PlanID     string         `json:"plan_id"`
-	Parameters map[string]any `json:"parameters"`
+	ServiceID   string         `json:"service_id"`
+	PlanID      string         `json:"plan_id"`
+	Parameters  map[string]any `json:"parameters"`
+	Predecessor string         `json:"predecessor_binding_id"`
 }
 
 func bindingKey(instanceID, bindingID string) string { return instanceID + "/" + bindingID }
@@ -353,15 +354,17 @@ func (b *Broker) bind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	plan, known := b.plans[body.PlanID]
-	if !known || plan.serviceID != body.ServiceID {
+	switch {
+	case !known || plan.serviceID != body.ServiceID:
 		writeError(w, http.StatusBadRequest, "", fmt.Sprintf("unknown service_id %q or plan_id %q", body.ServiceID, body.PlanID))
 		return
-	}
-	if !plan.bindable {
+	case !plan.bindable:
 		writeError(w, http.StatusBadRequest, "", fmt.Sprintf("service %s cannot be bound", plan.serviceName))
 		return
-	}
-	if !checkParameters(w, plan.bind, body.Parameters) {
+	case body.Predecessor != "" && !plan.rotatable:
+		writeError(w, http.StatusBadRequest, "", fmt.Sprintf("plan %s is not binding_rotatable: bind afresh instead of naming a predecessor", plan.planName))
+		return
+	case !checkParameters(w, plan.bind, body.Parameters):
 		return
 	}
 	b.mu.Lock()
@@ -372,18 +375,48 @@ func (b *Broker) bind(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, osb.ErrorCodeConcurrencyError, "the instance does not exist or is not ready")
 		return
 	}
-	key := bindingKey(instanceID, bindingID)
-	if existing := b.state.Bindings[key]; existing != nil {
-		if !reflect.DeepEqual(existing.Parameters, body.Parameters) {
-			writeError(w, http.StatusConflict, "", "a binding with this id already exists with other parameters")
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"credentials": existing.Credentials})
+	bnd, status, problem := b.newBinding(instanceID, bindingID, body, plan)
+	if problem != "" {
+		writeError(w, status, "", problem)
 		return
 	}
-	bnd := &binding{InstanceID: instanceID, Parameters: body.Parameters, Credentials: b.newCredentials(instanceID)}
-	b.state.Bindings[key] = bnd
-	b.persist(w, http.StatusCreated, map[string]any{"credentials": bnd.Credentials})
+	if status == http.StatusOK {
+		writeJSON(w, http.StatusOK, bnd.answer())
+		return
+	}
+	b.state.Bindings[bindingKey(instanceID, bindingID)] = bnd
+	b.persist(w, http.StatusCreated, bnd.answer())
+}
+
+// newBinding makes the binding a bind asks for: 200 with the existing one
+// for the same request again, a problem for a clash or a predecessor that
+// cannot be succeeded. A successor keeps its predecessor's parameters.
+func (b *Broker) newBinding(instanceID, bindingID string, body bindBody, plan planInfo) (*binding, int, string) {
+	params := body.Parameters
+	if body.Predecessor != "" {
+		pred := b.state.Bindings[bindingKey(instanceID, body.Predecessor)]
+		if pred == nil || (!pred.ExpiresAt.IsZero() && !b.opts.Now().Before(pred.ExpiresAt)) {
+			return nil, http.StatusBadRequest, fmt.Sprintf("predecessor_binding_id %q is not a valid binding of instance %s (unknown, unbound or expired)", body.Predecessor, instanceID)
+		}
+		if params == nil {
+			params = pred.Parameters
+		}
+	}
+	if existing := b.state.Bindings[bindingKey(instanceID, bindingID)]; existing != nil {
+		if !reflect.DeepEqual(existing.Parameters, params) || existing.Predecessor != body.Predecessor {
+			return nil, http.StatusConflict, "a binding with this id already exists with other parameters"
+		}
+		return existing, http.StatusOK, ""
+	}
+	bnd := &binding{InstanceID: instanceID, Parameters: params, Credentials: b.newCredentials(instanceID), Predecessor: body.Predecessor}
+	if plan.rotatable {
+		lifetime := b.opts.CredentialLifetime
+		if lifetime <= 0 {
+			lifetime = DefaultCredentialLifetime
+		}
+		bnd.ExpiresAt, bnd.RenewBefore = b.opts.Now().Add(lifetime), b.opts.Now().Add(lifetime*2/3)
+	}
+	return bnd, http.StatusCreated, ""
 }
 
 // newCredentials makes a database user unique to one binding.
@@ -421,7 +454,9 @@ func (b *Broker) getBinding(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", "no such binding")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"credentials": bnd.Credentials, "parameters": bnd.Parameters})
+	out := bnd.answer()
+	out["parameters"] = bnd.Parameters
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (b *Broker) bindingLastOperation(w http.ResponseWriter, r *http.Request) {
