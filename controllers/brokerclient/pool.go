@@ -34,11 +34,10 @@ const DefaultMaxRequestsInFlight = 8
 // The error Client returns wraps it in a *BusyError.
 var ErrBusy = errors.New("the broker has as many requests in flight as it may")
 
-// BusyError is ErrBusy with when to come back: later the more often the
-// same object found its broker busy in a row, so objects that wait long
-// do not keep rereading what they send.
+// BusyError is ErrBusy with when to come back.
 type BusyError struct {
-	// RetryAfter is when the reconcile should come back.
+	// RetryAfter is jittered, so the objects waiting for one broker do not
+	// all come back at once.
 	RetryAfter time.Duration
 }
 
@@ -47,16 +46,19 @@ func (e *BusyError) Error() string { return ErrBusy.Error() }
 // Unwrap makes errors.Is(err, ErrBusy) hold.
 func (e *BusyError) Unwrap() error { return ErrBusy }
 
-// Backoff of an object that keeps finding its broker busy: the first
-// retry comes after about firstRetry, each next one after twice as long,
-// up to about maxRetry (each with jitter of half of it either way).
+// An object that finds its broker busy comes back after 250 to 750 ms,
+// every time: a delay that grew with each deferral left slots idle while
+// the long waiters slept, and let newcomers overtake them (make bench: 1000
+// instances at 100 ms latency took twice as long with it).
 const (
-	firstRetry = 250 * time.Millisecond
-	maxRetry   = 2 * time.Second
+	minRetry, retryJitter = 250 * time.Millisecond, 500 * time.Millisecond
 	// waitingFor is how long after its last deferral an object still
 	// counts as queued: longer than any retry, so one that comes back is
 	// never missed, and one that never does (it was deleted) drops out.
-	waitingFor = 3 * maxRetry
+	waitingFor = 3 * time.Second
+	// sweepEvery bounds the work of forgetting objects that stopped
+	// waiting: at most one pass over a broker's queue per second.
+	sweepEvery = time.Second
 )
 
 // Pool hands out one OSB client per broker, reused across reconciles so its
@@ -89,14 +91,10 @@ type pooled struct {
 	// inFlight counts the broker's requests in flight, across rebuilds of
 	// its client: a tenant who edits their broker gets no fresh share.
 	inFlight int
-	// waiting holds the objects deferred for want of a slot, by WaiterKey,
-	// until they get one.
-	waiting map[string]*waiter
-}
-
-type waiter struct {
-	deferrals int
-	last      time.Time
+	// waiting holds when each object deferred for want of a slot (by
+	// WaiterKey) last came, until it gets one.
+	waiting map[string]time.Time
+	swept   time.Time
 }
 
 // Client returns the broker's client and takes one of its request slots
@@ -106,12 +104,15 @@ type waiter struct {
 // or read.
 func (p *Pool) Client(ctx context.Context, broker Broker, obj client.Object) (c *osb.Client, release func(), err error) {
 	label := metrics.BrokerLabel(broker)
-	if retryAfter, ok := p.take(label, WaiterKey(obj), p.limitOf(broker)); !ok {
+	e, ok := p.take(label, WaiterKey(obj), p.limitOf(broker))
+	if !ok {
 		metrics.Deferred.WithLabelValues(label).Inc()
-		return nil, nil, &BusyError{RetryAfter: retryAfter}
+		return nil, nil, &BusyError{RetryAfter: minRetry + time.Duration(rand.Int64N(int64(retryJitter)))}
 	}
 	var once sync.Once
-	release = func() { once.Do(func() { p.give(label) }) }
+	// The slot is given back to the entry it was taken from, also when the
+	// broker was forgotten and made again under its name meanwhile.
+	release = func() { once.Do(func() { p.give(label, e) }) }
 	c, err = p.client(ctx, label, broker)
 	if err != nil {
 		release()
@@ -121,56 +122,48 @@ func (p *Pool) Client(ctx context.Context, broker Broker, obj client.Object) (c 
 }
 
 // take counts a request in flight for the broker, if it has a free slot;
-// if not, it counts the waiter's deferral and says when it should retry.
-func (p *Pool) take(label, key string, limit int) (retryAfter time.Duration, ok bool) {
+// if not, it records the waiter.
+func (p *Pool) take(label, key string, limit int) (*pooled, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	e := p.entry(label)
+	now := p.now()
+	defer func() { metrics.Queued.WithLabelValues(label).Set(float64(e.queued(now))) }()
+	if e.inFlight >= limit {
+		e.waiting[key] = now
+		return e, false
+	}
+	delete(e.waiting, key)
+	e.inFlight++
+	metrics.InFlight.WithLabelValues(label).Inc()
+	return e, true
+}
+
+// entry is the broker's entry, made when missing; p.mu is held.
+func (p *Pool) entry(label string) *pooled {
 	if p.brokers == nil {
 		p.brokers = map[string]*pooled{}
 	}
 	e := p.brokers[label]
 	if e == nil {
-		e = &pooled{waiting: map[string]*waiter{}}
+		e = &pooled{waiting: map[string]time.Time{}}
 		p.brokers[label] = e
 	}
-	now := p.now()
-	defer func() { metrics.Queued.WithLabelValues(label).Set(float64(e.queued(now))) }()
-	if e.inFlight >= limit {
-		w := e.waiting[key]
-		if w == nil {
-			w = &waiter{}
-			e.waiting[key] = w
-		}
-		w.deferrals++
-		w.last = now
-		return retryDelay(w.deferrals), false
-	}
-	delete(e.waiting, key)
-	e.inFlight++
-	metrics.InFlight.WithLabelValues(label).Inc()
-	return 0, true
+	return e
 }
 
-// queued counts the objects waiting for a slot, forgetting those that
-// stopped coming back.
+// queued counts the objects waiting for a slot, forgetting (at most once
+// per sweepEvery) those that stopped coming back.
 func (e *pooled) queued(now time.Time) int {
-	for key, w := range e.waiting {
-		if now.Sub(w.last) > waitingFor {
-			delete(e.waiting, key)
+	if now.Sub(e.swept) >= sweepEvery {
+		e.swept = now
+		for key, last := range e.waiting {
+			if now.Sub(last) > waitingFor {
+				delete(e.waiting, key)
+			}
 		}
 	}
 	return len(e.waiting)
-}
-
-// retryDelay is when an object deferred for the n-th time in a row comes
-// back: firstRetry doubled each time up to maxRetry, with jitter so the
-// objects waiting for one broker do not all come back at once.
-func retryDelay(n int) time.Duration {
-	base := maxRetry
-	if n <= 4 && firstRetry<<(n-1) < maxRetry {
-		base = firstRetry << (n - 1)
-	}
-	return base/2 + time.Duration(rand.Int64N(int64(base)))
 }
 
 // WaiterKey names an object waiting for a broker's slot: its kind and key.
@@ -185,12 +178,15 @@ func (p *Pool) now() time.Time {
 	return time.Now()
 }
 
-func (p *Pool) give(label string) {
+func (p *Pool) give(label string, e *pooled) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e := p.brokers[label]; e != nil && e.inFlight > 0 {
+	if e.inFlight > 0 {
 		e.inFlight--
-		metrics.InFlight.WithLabelValues(label).Dec()
+		if p.brokers[label] == e {
+			metrics.InFlight.WithLabelValues(label).Dec()
+			metrics.Queued.WithLabelValues(label).Set(float64(e.queued(p.now())))
+		}
 	}
 }
 
@@ -221,10 +217,7 @@ func (p *Pool) client(ctx context.Context, label string, broker Broker) (*osb.Cl
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e = p.brokers[label]; e == nil {
-		e = &pooled{}
-		p.brokers[label] = e
-	}
+	e = p.entry(label)
 	if e.client != nil && e.fingerprint == fp {
 		// Built meanwhile by another reconcile: keep that one.
 		built.CloseIdleConnections()

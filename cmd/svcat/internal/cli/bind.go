@@ -58,9 +58,10 @@ func newBindCommand(env *Env) *cobra.Command {
 	return c
 }
 
-// bindSchema is the bind parameter schema of the instance's plan; nil
-// when the instance has no plan resolved yet (parameters then stay
-// strings, and admission still checks them).
+// bindSchema is the bind parameter schema of the instance's plan, found
+// by the names the instance gives when the controller has not resolved
+// them yet; nil when there is none (parameters then stay strings, and
+// admission still checks them).
 func bindSchema(ctx context.Context, c client.Client, ns, instance string) (*runtime.RawExtension, error) {
 	var inst v1beta1.ServiceInstance
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: instance}, &inst); err != nil {
@@ -80,7 +81,17 @@ func bindSchema(ctx context.Context, c client.Client, ns, instance string) (*run
 		}
 		return p.Spec.ServiceBindingCreateParameterSchema, nil
 	}
-	return nil, nil
+	spec := inst.Spec
+	scope := ScopeNamespace
+	if spec.ClusterServiceClassExternalName+spec.ClusterServiceClassExternalID+spec.ClusterServiceClassName != "" {
+		scope = ScopeCluster
+	}
+	class, plan := instanceOffering(&inst)
+	_, p, err := resolvePlan(ctx, c, scope, ns, class, plan, spec.ClusterServiceClassName+spec.ServiceClassName != "")
+	if err != nil {
+		return nil, nil
+	}
+	return p.Spec.ServiceBindingCreateParameterSchema, nil
 }
 
 // bindingDetails is what bind prints of the binding it created.

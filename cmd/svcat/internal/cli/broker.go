@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
@@ -89,9 +90,9 @@ func (f *registerFlags) broker(name, ns string) (client.Object, error) {
 		spec.RelistDuration = &metav1.Duration{Duration: f.relistDuration}
 	}
 	if f.caFile != "" {
-		ca, err := os.ReadFile(f.caFile)
+		ca, err := readCA(f.caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--ca: %w", err)
+			return nil, err
 		}
 		spec.CABundle = ca
 	}
@@ -111,6 +112,32 @@ func (f *registerFlags) broker(name, ns string) (client.Object, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("--scope %q: use namespace or cluster", f.scope)
+}
+
+// readCA reads PEM certificates and nothing else: the bundle is readable
+// by everyone who may read brokers, so a key or kubeconfig given by mistake
+// must not end up in it.
+func readCA(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	var out []byte
+	for rest := raw; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("--ca %s holds a %s, not only certificates: give the CA certificate file", path, block.Type)
+		}
+		out = append(out, pem.EncodeToMemory(block)...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--ca %s holds no PEM certificate", path)
+	}
+	return out, nil
 }
 
 func namespacedAuth(basic, bearer string) *v1beta1.ServiceBrokerAuthInfo {
@@ -235,14 +262,17 @@ func newTouchCommand(env *Env) *cobra.Command {
 	return touch
 }
 
-// bump reads, changes and updates an object, again on a conflict.
+// bump raises a counter of an object's spec with a merge patch of that
+// field alone (a full update by an svcat older than the API would drop the
+// fields it does not know), again on a conflict.
 func bump(ctx context.Context, c client.Client, get func() (client.Object, error), change func(client.Object)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj, err := get()
 		if err != nil {
 			return err
 		}
+		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 		change(obj)
-		return c.Update(ctx, obj)
+		return c.Patch(ctx, obj, patch)
 	})
 }

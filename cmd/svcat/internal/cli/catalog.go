@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +24,9 @@ const (
 )
 
 func parseScope(s string) (Scope, error) {
+	if s == "" {
+		return ScopeAll, nil
+	}
 	switch Scope(s) {
 	case ScopeCluster, ScopeNamespace, ScopeAll:
 		return Scope(s), nil
@@ -166,14 +170,27 @@ func ClassByName(classes []Class, name string) (Class, error) {
 			matches = append(matches, k)
 		}
 	}
-	sort.SliceStable(matches, func(i, j int) bool { return matches[i].Namespace > matches[j].Namespace })
 	switch {
 	case len(matches) == 0:
 		return Class{}, fmt.Errorf("no class named %q: see svcat get classes", name)
-	case len(matches) > 1 && matches[0].Namespace == matches[1].Namespace:
-		return Class{}, fmt.Errorf("%d classes are named %q; give the class's Kubernetes name (svcat get classes shows them)", len(matches), name)
+	case len(matches) > 1:
+		// A namespace's broker may offer a class of the same name as the
+		// cluster's; which one gets the parameters is for the user to say.
+		var where []string
+		for _, k := range matches {
+			where = append(where, fmt.Sprintf("%s (broker %s, %s)", k.Object.GetName(), k.Broker, scopeOf(k.Namespace)))
+		}
+		return Class{}, fmt.Errorf("%d classes are named %q: %s; choose with --scope cluster or --scope namespace, or give the Kubernetes name with --kube-name",
+			len(matches), name, strings.Join(where, ", "))
 	}
 	return matches[0], nil
+}
+
+func scopeOf(namespace string) string {
+	if namespace == "" {
+		return "cluster"
+	}
+	return "namespace " + namespace
 }
 
 // PlansOf keeps the plans of class k.

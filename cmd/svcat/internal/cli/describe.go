@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -96,8 +97,12 @@ func describeBroker(ctx context.Context, env *Env, f *listFlags, name string, _ 
 		return err
 	}
 	brokers = filter(brokers, func(b Broker) bool { return b.Object.GetName() == name })
-	if len(brokers) == 0 {
+	switch len(brokers) {
+	case 0:
 		return fmt.Errorf("no broker named %q in the cluster or namespace %s", name, ns)
+	case 1:
+	default:
+		return fmt.Errorf("a cluster broker and a broker of namespace %s are named %q: choose with --scope cluster or --scope namespace", ns, name)
 	}
 	b := brokers[0]
 	out := newFields(env.Out)
@@ -350,12 +355,21 @@ func describeInstance(ctx context.Context, env *Env, _ *listFlags, name string, 
 	return t.Print(env.Out, "bindings")
 }
 
-// parametersText shows the parameters the user gave, and the Secrets
-// others come from (names only).
+// parametersText names the parameters the user gave, and the Secrets
+// others come from: names only, never values, which may be sensitive and
+// end up in a CI log (kubectl get -o yaml shows them to who may read them).
 func parametersText(p *runtime.RawExtension, from []v1beta1.ParametersFromSource) string {
 	var parts []string
 	if p != nil && len(p.Raw) > 0 {
-		parts = append(parts, string(p.Raw))
+		var values map[string]any
+		if json.Unmarshal(p.Raw, &values) == nil && len(values) > 0 {
+			keys := make([]string, 0, len(values))
+			for k := range values {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts = append(parts, strings.Join(keys, ", "))
+		}
 	}
 	for _, f := range from {
 		if f.SecretKeyRef != nil {

@@ -15,16 +15,28 @@ type listFlags struct {
 	scope         string
 	allNamespaces bool
 	broker, class string
+	plan          string
 	output        string
 }
 
-func (f *listFlags) bind(c *cobra.Command, filters bool) {
-	c.Flags().StringVar(&f.scope, "scope", string(ScopeAll), "Brokers, classes and plans of the cluster, of the namespace, or all")
+// The filters each kind of get takes.
+type filters struct{ scope, broker, class, plan bool }
+
+func (f *listFlags) bind(c *cobra.Command, with filters) {
 	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "Every namespace's objects, not only the current namespace's")
 	c.Flags().StringVarP(&f.output, "output", "o", "table", "Output format: table, wide, json or yaml")
-	if filters {
-		c.Flags().StringVarP(&f.broker, "broker", "b", "", "Only the classes or plans of this broker")
-		c.Flags().StringVarP(&f.class, "class", "c", "", "Only the plans of this class (its name as svcat get classes shows it)")
+	if with.scope {
+		c.Flags().StringVar(&f.scope, "scope", string(ScopeAll), "Of the cluster, of the namespace, or all")
+	}
+	if with.broker {
+		c.Flags().StringVarP(&f.broker, "broker", "b", "", "Only those of this broker")
+	}
+	if with.class {
+		c.Flags().StringVarP(&f.class, "class", "c", "", "Only those of this class (its name as svcat get classes shows it)")
+	}
+	if with.plan {
+		// No -p: that is --param in provision and bind.
+		c.Flags().StringVar(&f.plan, "plan", "", "Only the instances of this plan")
 	}
 }
 
@@ -42,14 +54,14 @@ func newGetCommand(env *Env) *cobra.Command {
 		use     string
 		aliases []string
 		short   string
-		filters bool
+		filters filters
 		run     func(ctx context.Context, env *Env, f *listFlags, name string) error
 	}{
-		{"brokers [NAME]", []string{"broker", "brk"}, "List brokers", false, getBrokers},
-		{"classes [NAME]", []string{"class", "cl"}, "List classes (the services brokers offer)", true, getClasses},
-		{"plans [NAME]", []string{"plan", "pl"}, "List plans", true, getPlans},
-		{"instances [NAME]", []string{"instance", "inst"}, "List service instances", false, getInstances},
-		{"bindings [NAME]", []string{"binding", "bnd"}, "List service bindings", false, getBindings},
+		{"brokers [NAME]", []string{"broker", "brk"}, "List brokers", filters{scope: true}, getBrokers},
+		{"classes [NAME]", []string{"class", "cl"}, "List classes (the services brokers offer)", filters{scope: true, broker: true}, getClasses},
+		{"plans [NAME]", []string{"plan", "pl"}, "List plans", filters{scope: true, broker: true, class: true}, getPlans},
+		{"instances [NAME]", []string{"instance", "inst"}, "List service instances", filters{class: true, plan: true}, getInstances},
+		{"bindings [NAME]", []string{"binding", "bnd"}, "List service bindings", filters{}, getBindings},
 	} {
 		f := &listFlags{}
 		c := &cobra.Command{Use: k.use, Aliases: k.aliases, Short: k.short, Args: cobra.MaximumNArgs(1),
@@ -168,6 +180,10 @@ func getInstances(ctx context.Context, env *Env, f *listFlags, name string) erro
 	if err := listOrGet(ctx, c, ns, name, &list, &v1beta1.ServiceInstance{}, func(o client.Object) { list.Items = []v1beta1.ServiceInstance{*o.(*v1beta1.ServiceInstance)} }); err != nil {
 		return err
 	}
+	list.Items = filter(list.Items, func(inst v1beta1.ServiceInstance) bool {
+		class, plan := instanceOffering(&inst)
+		return (f.class == "" || class == f.class) && (f.plan == "" || plan == f.plan)
+	})
 	if out == OutputJSON || out == OutputYAML {
 		return printObjects(env.Out, out, pointers(list.Items), name != "")
 	}

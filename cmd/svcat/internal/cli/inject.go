@@ -14,11 +14,21 @@ import (
 )
 
 // workloadKinds are what inject annotates, by the names kubectl accepts.
+// Not Jobs: a Job's pod template cannot change once it is created.
 var workloadKinds = map[string]func() client.Object{
 	"deployment": func() client.Object { return &appsv1.Deployment{} }, "deploy": func() client.Object { return &appsv1.Deployment{} },
 	"statefulset": func() client.Object { return &appsv1.StatefulSet{} }, "sts": func() client.Object { return &appsv1.StatefulSet{} },
 	"daemonset": func() client.Object { return &appsv1.DaemonSet{} }, "ds": func() client.Object { return &appsv1.DaemonSet{} },
-	"job": func() client.Object { return &batchv1.Job{} }, "cronjob": func() client.Object { return &batchv1.CronJob{} }, "cj": func() client.Object { return &batchv1.CronJob{} },
+	"cronjob": func() client.Object { return &batchv1.CronJob{} }, "cj": func() client.Object { return &batchv1.CronJob{} },
+}
+
+// workloadKind reads a kind as kubectl does: singular, plural or short.
+func workloadKind(kind string) func() client.Object {
+	kind = strings.ToLower(kind)
+	if newObj := workloadKinds[kind]; newObj != nil {
+		return newObj
+	}
+	return workloadKinds[strings.TrimSuffix(kind, "s")]
 }
 
 // templateOf is the pod template's metadata of a workload.
@@ -29,8 +39,6 @@ func templateOf(obj client.Object) *metav1.ObjectMeta {
 	case *appsv1.StatefulSet:
 		return &w.Spec.Template.ObjectMeta
 	case *appsv1.DaemonSet:
-		return &w.Spec.Template.ObjectMeta
-	case *batchv1.Job:
 		return &w.Spec.Template.ObjectMeta
 	case *batchv1.CronJob:
 		return &w.Spec.JobTemplate.Spec.Template.ObjectMeta
@@ -45,17 +53,17 @@ func newInjectCommand(env *Env) *cobra.Command {
 		Use:   "inject KIND/NAME --binding BINDING",
 		Short: "Annotate a workload's pod template so its pods get a binding's credentials",
 		Long: "Adds the bindings to the pod template's " + injector.AnnotationBindings + " annotation (and sets " + injector.AnnotationAs + " and " + injector.AnnotationContainers +
-			" when given). KIND is deployment, statefulset, daemonset, job or cronjob. Changing a Deployment's template rolls its pods, which then start with the credentials.",
-		Example: "  svcat inject deployment/web --binding mydb\n  svcat inject sts/queue --binding mq --as files --containers worker",
+			" when given). KIND is deployment, statefulset, daemonset or cronjob. A changed template rolls a Deployment's pods, and a StatefulSet's or DaemonSet's unless its update strategy is OnDelete; a CronJob's next Jobs get the credentials.",
+		Example: "  svcat inject deployment/web --binding mydb\n  svcat inject sts/queue --binding mq --inject-as files --containers worker",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(bindings) == 0 {
 				return fmt.Errorf("give the binding to inject with --binding")
 			}
 			kind, name, ok := strings.Cut(args[0], "/")
-			newObj := workloadKinds[strings.ToLower(strings.TrimSuffix(kind, "s"))]
+			newObj := workloadKind(kind)
 			if !ok || newObj == nil || name == "" {
-				return fmt.Errorf("%q: write it as KIND/NAME, KIND one of deployment, statefulset, daemonset, job, cronjob", args[0])
+				return fmt.Errorf("%q: write it as KIND/NAME, KIND one of deployment, statefulset, daemonset, cronjob", args[0])
 			}
 			c, ns, err := env.clientAndNamespace()
 			if err != nil {
@@ -75,7 +83,8 @@ func newInjectCommand(env *Env) *cobra.Command {
 		},
 	}
 	c.Flags().StringSliceVar(&bindings, "binding", nil, "The binding(s) whose credentials the pods get")
-	c.Flags().StringVar(&as, "as", "", "env, files or env,files (the default: both)")
+	// Not --as: that is kubectl's impersonation flag, which svcat has too.
+	c.Flags().StringVar(&as, "inject-as", "", "env, files or env,files (the default: both); the pod annotation "+injector.AnnotationAs)
 	c.Flags().StringSliceVar(&containers, "containers", nil, "Only these containers (default: every regular container)")
 	return c
 }

@@ -120,7 +120,7 @@ func newProvisionCommand(env *Env) *cobra.Command {
 			}
 			inst := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: args[0]}}
 			inst.Spec.ExternalID = externalID
-			setPlanReference(inst, k, pl)
+			setPlanReference(inst, k, pl, kubeName)
 			if inst.Spec.Parameters, inst.Spec.ParametersFrom, err = p.build(ctx, c, ns, pl.Spec.InstanceCreateParameterSchema); err != nil {
 				return err
 			}
@@ -170,14 +170,21 @@ func resolvePlan(ctx context.Context, c client.Client, scope Scope, ns, class, p
 	return k, p, err
 }
 
-// setPlanReference names class and plan as the user did: by external
-// name, or by Kubernetes name with --kube-name.
-func setPlanReference(inst *v1beta1.ServiceInstance, k Class, p Plan) {
-	if k.Namespace == "" {
-		inst.Spec.ClusterServiceClassExternalName, inst.Spec.ClusterServicePlanExternalName = k.Spec.ExternalName, p.Spec.ExternalName
-		return
+// setPlanReference names class and plan as the user did: by the broker's
+// names, or with --kube-name by Kubernetes names, which stay unambiguous
+// when two brokers offer a class of the same name.
+func setPlanReference(inst *v1beta1.ServiceInstance, k Class, p Plan, kubeName bool) {
+	s := &inst.Spec
+	switch {
+	case k.Namespace == "" && kubeName:
+		s.ClusterServiceClassName, s.ClusterServicePlanName = k.Object.GetName(), p.Object.GetName()
+	case k.Namespace == "":
+		s.ClusterServiceClassExternalName, s.ClusterServicePlanExternalName = k.Spec.ExternalName, p.Spec.ExternalName
+	case kubeName:
+		s.ServiceClassName, s.ServicePlanName = k.Object.GetName(), p.Object.GetName()
+	default:
+		s.ServiceClassExternalName, s.ServicePlanExternalName = k.Spec.ExternalName, p.Spec.ExternalName
 	}
-	inst.Spec.ServiceClassExternalName, inst.Spec.ServicePlanExternalName = k.Spec.ExternalName, p.Spec.ExternalName
 }
 
 // instanceDetails is what provision prints of the instance it created.

@@ -66,6 +66,9 @@ func newUnbindCommand(env *Env) *cobra.Command {
 					return err
 				}
 			}
+			// One deadline for all of them, not one each.
+			ctx, cancel := context.WithTimeout(ctx, w.timeout)
+			defer cancel()
 			var failed []error
 			for i := range bindings {
 				if err := remove(ctx, env, c, &bindings[i], abandon, w); err != nil {
@@ -86,13 +89,34 @@ func removeFlags(c *cobra.Command, abandon, yes *bool, w *waitFlags) {
 	w.bind(c, true)
 }
 
+// setAbandon sets or removes the abandon annotation.
+func setAbandon(ctx context.Context, c client.Client, obj client.Object, on bool) error {
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	if on {
+		annotations[v1beta1.AnnotationAbandon] = "true"
+	} else {
+		delete(annotations, v1beta1.AnnotationAbandon)
+	}
+	obj.SetAnnotations(annotations)
+	return c.Patch(ctx, obj, patch)
+}
+
 // bindingsToRemove are the bindings --name names, or the instance's.
 func bindingsToRemove(ctx context.Context, c client.Client, ns string, args, names []string) ([]v1beta1.ServiceBinding, error) {
 	if len(args) == 0 && len(names) == 0 {
 		return nil, fmt.Errorf("give an instance, to delete its bindings, or --name BINDING")
 	}
 	var out []v1beta1.ServiceBinding
+	seen := map[string]bool{}
 	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		var b v1beta1.ServiceBinding
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &b); err != nil {
 			return nil, err
@@ -104,7 +128,7 @@ func bindingsToRemove(ctx context.Context, c client.Client, ns string, args, nam
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return nil, err
 		}
-		out = append(out, filter(list.Items, func(b v1beta1.ServiceBinding) bool { return b.Spec.InstanceRef.Name == args[0] })...)
+		out = append(out, filter(list.Items, func(b v1beta1.ServiceBinding) bool { return b.Spec.InstanceRef.Name == args[0] && !seen[b.Name] })...)
 		if len(out) == 0 {
 			return nil, fmt.Errorf("instance %s has no bindings", args[0])
 		}
@@ -116,19 +140,21 @@ func bindingsToRemove(ctx context.Context, c client.Client, ns string, args, nam
 // project's annotation: the controller then finishes the deletion without
 // the broker, and records it in an event), and waits when asked.
 func remove(ctx context.Context, env *Env, c client.Client, obj client.Object, abandon bool, w waitFlags) error {
+	marked := false
 	if abandon && obj.GetAnnotations()[v1beta1.AnnotationAbandon] != "true" {
-		patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-		annotations := obj.GetAnnotations()
-		if annotations == nil {
-			annotations = map[string]string{}
-		}
-		annotations[v1beta1.AnnotationAbandon] = "true"
-		obj.SetAnnotations(annotations)
-		if err := c.Patch(ctx, obj, patch); err != nil {
+		if err := setAbandon(ctx, c, obj, true); err != nil {
 			return err
 		}
+		marked = true
 	}
 	if err := c.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		if marked {
+			// Not deleted: a later deletion (of the namespace, say) must
+			// still ask the broker.
+			if undo := setAbandon(context.WithoutCancel(ctx), c, obj, false); undo != nil {
+				return fmt.Errorf("%w; the %s annotation could not be removed again (remove it yourself): %v", err, v1beta1.AnnotationAbandon, undo)
+			}
+		}
 		return err
 	}
 	if w.wait {

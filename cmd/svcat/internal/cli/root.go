@@ -44,7 +44,9 @@ func (e *Env) now() time.Time {
 func NewCommand(name string, streams genericiooptions.IOStreams) *cobra.Command {
 	env := &Env{IOStreams: streams, Config: genericclioptions.NewConfigFlags(true)}
 	root := &cobra.Command{
-		Use:           name,
+		// Always svcat: as a plugin too, so completion scripts complete
+		// svcat and never replace kubectl's own.
+		Use:           "svcat",
 		Short:         "The Service Catalog's CLI: browse the marketplace, provision and bind services",
 		SilenceUsage:  true,
 		SilenceErrors: true,

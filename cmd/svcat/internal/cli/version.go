@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/discovery"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
@@ -37,13 +38,19 @@ func newVersionCommand(env *Env) *cobra.Command {
 			if clientOnly {
 				return nil
 			}
-			// Discovery answers every authenticated user; CRDs do not.
-			disco, err := env.Config.ToDiscoveryClient()
+			// Discovery answers every authenticated user; CRDs do not. Not
+			// the cached one: it logs its own errors on top of ours.
+			cfg, err := env.Config.ToRESTConfig()
+			if err != nil {
+				return err
+			}
+			disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 			if err != nil {
 				return err
 			}
 			groups, err := disco.ServerGroups()
 			if err != nil {
+				fmt.Fprintln(env.Out, "Server Version: unavailable (svcat version --client shows only svcat's)")
 				return err
 			}
 			served := "not installed"

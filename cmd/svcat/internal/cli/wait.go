@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ func waitFor(ctx context.Context, env *Env, c client.Client, obj client.Object, 
 		}
 		conds := conditionsOf(obj)
 		if err == nil {
-			done, failure := reached(conds, until)
+			done, failure := reached(conds, until, obj.GetGeneration())
 			if failure != "" && until == untilReady {
 				return fmt.Errorf("%s %s failed: %s", kind, key.Name, failure)
 			}
@@ -65,6 +66,9 @@ func waitFor(ctx context.Context, env *Env, c client.Client, obj client.Object, 
 			}
 			if now := progress(conds, obj); now != last {
 				fmt.Fprintf(env.Out, "Waiting for %s %s: %s\n", kind, key.Name, now)
+				if until == untilGone && strings.Contains(now, "CallFailed") {
+					fmt.Fprintf(env.Out, "  (the broker keeps refusing? if it is gone for good: svcat %s %s --abandon)\n", map[string]string{"instance": "deprovision", "binding": "unbind --name"}[kind], key.Name)
+				}
 				last = now
 			}
 		}
@@ -76,15 +80,17 @@ func waitFor(ctx context.Context, env *Env, c client.Client, obj client.Object, 
 	}
 }
 
-// reached says whether the goal is met, or why it never will be.
-func reached(conds []metav1.Condition, until goal) (bool, string) {
+// reached says whether the goal is met, or why it never will be. Only
+// conditions of the current generation count: after an edit (svcat touch,
+// say) the old Ready or Failed says nothing yet.
+func reached(conds []metav1.Condition, until goal, generation int64) (bool, string) {
 	for _, c := range conds {
-		if c.Type == v1beta1.ConditionFailed && c.Status == metav1.ConditionTrue {
+		if c.Type == v1beta1.ConditionFailed && c.Status == metav1.ConditionTrue && c.ObservedGeneration >= generation {
 			return false, c.Reason + ": " + c.Message
 		}
 	}
 	ready := readyCondition(conds)
-	return until == untilReady && ready != nil && ready.Status == metav1.ConditionTrue, ""
+	return until == untilReady && ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration >= generation, ""
 }
 
 // progress is the reason and message of the Ready condition, or what the
