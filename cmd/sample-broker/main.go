@@ -34,7 +34,7 @@ func main() {
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *listen, samplebroker.Options{CredentialLifetime: *lifetime, 
+	if err := run(log, *listen, samplebroker.Options{CredentialLifetime: *lifetime,
 		Username: *username, Password: *password, AsyncDelay: *asyncDelay, StateDir: *stateDir, DatabaseHost: *dbHost,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "sample-broker:", err)

@@ -25,7 +25,10 @@ func testWorkloadPolicy(t *testing.T, ctx context.Context, admin, manager client
 	}{
 		"setting the credentials version": {change: func(d *appsv1.Deployment) { d.Spec.Template.Annotations[version] = "db=2" }},
 		"changing the image": {
-			change:  func(d *appsv1.Deployment) { d.Spec.Template.Annotations[version] = "db=2"; d.Spec.Template.Spec.Containers[0].Image = "attacker/app:1" },
+			change: func(d *appsv1.Deployment) {
+				d.Spec.Template.Annotations[version] = "db=2"
+				d.Spec.Template.Spec.Containers[0].Image = "attacker/app:1"
+			},
 			refused: "may only set the pod template annotation servicecatalog.k8s.io/credentials-version of deployments apps/changing-the-image; this update also changes spec.template.spec",
 		},
 		"scaling": {
@@ -33,7 +36,9 @@ func testWorkloadPolicy(t *testing.T, ctx context.Context, admin, manager client
 			refused: "this update also changes spec.replicas",
 		},
 		"another template annotation": {
-			change:  func(d *appsv1.Deployment) { d.Spec.Template.Annotations["servicecatalog.k8s.io/inject-bindings"] = "other" },
+			change: func(d *appsv1.Deployment) {
+				d.Spec.Template.Annotations["servicecatalog.k8s.io/inject-bindings"] = "other"
+			},
 			refused: `this update also changes spec.template.metadata.annotations\[servicecatalog.k8s.io/inject-bindings\]`,
 		},
 		"a template label": {
