@@ -94,6 +94,10 @@ func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[s
 		// A bind that finished while the binding was being deleted: unbind.
 		return r.reconcileDelete(ctx, s)
 	}
+	if _, after := rotationDue(s.b, r.Now()); n == done && err == nil && after > 0 {
+		// Nothing else wakes the binding when its credentials are due.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	return r.follow(ctx, s, n, nil)
 }
 

@@ -79,22 +79,24 @@ func recordExpiry(b *v1beta1.ServiceBinding, e expiry) {
 }
 
 // renewalTime is when the credentials should be rotated automatically:
-// renew_before, else a tenth of their lifetime before expires_at; nil for
-// never.
+// shortly before renew_before (a tenth of the time from their issue to it),
+// else a tenth of their lifetime before expires_at; nil for never.
 func renewalTime(b *v1beta1.ServiceBinding) *time.Time {
 	st := &b.Status
+	var deadline time.Time
 	switch {
 	case st.RenewBefore != nil:
-		t := st.RenewBefore.Time
-		return &t
+		deadline = st.RenewBefore.Time
 	case st.ExpiresAt == nil || hasReason(b, v1beta1.ReasonInvalidExpiry):
 		return nil
+	default:
+		deadline = st.ExpiresAt.Time
 	}
 	issued := b.CreationTimestamp.Time
 	if st.LastRotationTime != nil {
 		issued = st.LastRotationTime.Time
 	}
-	t := st.ExpiresAt.Add(-st.ExpiresAt.Sub(issued) / 10)
+	t := deadline.Add(-deadline.Sub(issued) / 10)
 	return &t
 }
 

@@ -59,7 +59,7 @@ func NewCommand(name string, streams genericiooptions.IOStreams) *cobra.Command 
 		newGetCommand(env), newDescribeCommand(env), newMarketplaceCommand(env),
 		newProvisionCommand(env), newDeprovisionCommand(env), newBindCommand(env), newUnbindCommand(env),
 		newRegisterCommand(env), newDeregisterCommand(env), newSyncCommand(env), newTouchCommand(env),
-		newInjectCommand(env), newWaitCommand(env), newVersionCommand(env),
+		newInjectCommand(env), newWaitCommand(env), newRotateCommand(env), newVersionCommand(env),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())

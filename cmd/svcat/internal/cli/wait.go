@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -163,4 +164,31 @@ func (e *Env) clientAndNamespace() (client.Client, string, error) {
 	}
 	c, err := e.Client()
 	return c, ns, err
+}
+
+// waitRotated waits until the binding observed its latest rotation
+// request, printing the Rotating condition as it changes.
+func waitRotated(cmd *cobra.Command, env *Env, c client.Client, b *v1beta1.ServiceBinding, w waitFlags) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), w.timeout)
+	defer cancel()
+	want, last := b.Spec.RotationRequests, ""
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
+			return err
+		}
+		rotating := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionRotating)
+		if b.Status.ObservedRotationRequests >= want && b.Status.Rotation == nil {
+			fmt.Fprintf(env.Out, "binding %s rotated: the Secrets hold the credentials of binding %s\n", b.Name, b.Status.CurrentBindingID)
+			return nil
+		}
+		if rotating != nil && rotating.Reason+rotating.Message != last {
+			last = rotating.Reason + rotating.Message
+			fmt.Fprintf(env.Out, "Waiting for binding %s: %s: %s\n", b.Name, rotating.Reason, rotating.Message)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out after %s waiting for binding %s to rotate; last: %s", w.timeout, b.Name, last)
+		case <-time.After(w.interval):
+		}
+	}
 }
