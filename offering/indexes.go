@@ -18,6 +18,9 @@ const (
 	// IndexBroker indexes classes and plans of both scopes by the broker
 	// that offers them.
 	IndexBroker = "spec.brokerName"
+	// IndexBindingParametersFrom indexes ServiceBindings by the Secrets
+	// their parametersFrom names.
+	IndexBindingParametersFrom = "spec.parametersFrom.secretKeyRef.name"
 )
 
 // RefKey is the IndexInstanceClass or IndexInstancePlan value of a
@@ -52,6 +55,15 @@ func Indexes() []Index {
 	out := []Index{
 		{&v1beta1.ServiceBinding{}, IndexInstanceRef, func(o client.Object) []string {
 			return []string{o.(*v1beta1.ServiceBinding).Spec.InstanceRef.Name}
+		}},
+		{&v1beta1.ServiceBinding{}, IndexBindingParametersFrom, func(o client.Object) []string {
+			var names []string
+			for _, p := range o.(*v1beta1.ServiceBinding).Spec.ParametersFrom {
+				if p.SecretKeyRef != nil {
+					names = append(names, p.SecretKeyRef.Name)
+				}
+			}
+			return names
 		}},
 		{&v1beta1.ServiceInstance{}, IndexInstanceExternalID, func(o client.Object) []string {
 			return []string{externalIDKey(o.(*v1beta1.ServiceInstance).Spec.ExternalID)}

@@ -61,6 +61,7 @@ const (
 
 // Why a rotation runs (BindingRotation.Reason).
 const (
-	RotationRequested = "Requested"
-	RotationExpiring  = "Expiring"
+	RotationRequested         = "Requested"
+	RotationExpiring          = "Expiring"
+	RotationParametersChanged = "ParametersChanged"
 )

@@ -277,8 +277,10 @@ type ServiceBindingStatus struct {
 type BindingRotation struct {
 	// SuccessorID is the broker's id of the successor binding.
 	SuccessorID string `json:"successorID"`
-	// Reason is why the rotation runs: Requested (spec.rotationRequests)
-	// or Expiring (renewBefore, or expiresAt drawing near).
+	// Reason is why the rotation runs: Requested (spec.rotationRequests),
+	// Expiring (renewBefore, or expiresAt drawing near) or
+	// ParametersChanged (a parametersFrom Secret changed; always a fresh
+	// bind, since a successor would copy the old parameters).
 	Reason string `json:"reason"`
 	// StartTime is when the rotation started.
 	StartTime metav1.Time `json:"startTime"`
@@ -290,6 +292,10 @@ type BindingRotation struct {
 	// Attempts counts failed attempts of this rotation.
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
+	// RotationRequests is the spec.rotationRequests value this rotation
+	// serves: one raised while it runs asks for another.
+	// +optional
+	RotationRequests int64 `json:"rotationRequests,omitempty"`
 }
 
 // ServiceBinding gives an application credentials for a ServiceInstance,

@@ -16,6 +16,7 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -131,14 +133,31 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		// A binding waits for its instance: any change of the instance may
 		// be the one it waits for.
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfInstance)).
+		// A changed parametersFrom Secret gives a bound binding new
+		// parameters, which only new credentials can carry: a rotation.
+		WatchesMetadata(secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.bindingsReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Named("ServiceBinding").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
 }
 
 func (r *Reconciler) bindingsOfInstance(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexInstanceRef, o.GetName())
+}
+
+func (r *Reconciler) bindingsReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingParametersFrom, o.GetName())
+}
+
+func secretMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
+}
+
+func (r *Reconciler) bindingsMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {
 	var list v1beta1.ServiceBindingList
-	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{offering.IndexInstanceRef: o.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

@@ -26,28 +26,51 @@ const waitForInstance = 30 * time.Second
 // are due.
 func (r *Reconciler) bound(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
-	if b.Status.Rotation != nil {
-		return r.rotate(ctx, s)
-	}
 	if res, err := r.ensureSecrets(ctx, s); err != nil || res.RequeueAfter > 0 || b.Status.UnbindStatus != v1beta1.UnbindStatusRequired {
 		return res, err
 	}
-	previous, err := r.retirePredecessor(ctx, s)
+	if b.Status.Rotation != nil {
+		return r.rotate(ctx, s)
+	}
+	previous, err := r.retirePredecessor(ctx, s, false)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	reason, after := rotationDue(b, r.Now())
+	rotatable := true
 	if reason == "" {
-		return ctrl.Result{RequeueAfter: soonest(after, previous)}, nil
+		if changed, err := r.parametersChanged(ctx, b); err != nil || !changed {
+			return ctrl.Result{RequeueAfter: soonest(after, previous)}, err
+		}
+		// New parameters: a successor would copy the old ones.
+		reason, rotatable = v1beta1.RotationParametersChanged, false
+	}
+	if _, err := r.retirePredecessor(ctx, s, true); err != nil {
+		// One predecessor at a time: the next rotation would forget it.
+		return ctrl.Result{}, err
 	}
 	off, err := r.offering(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	beginRotation(b, reason, off.Plan.BindingRotatable, r.Now())
+	beginRotation(b, reason, rotatable && off.Plan.BindingRotatable, r.Now())
 	s.log.Info("Rotating credentials", "reason", reason, "bindingID", bindingID(b), "successorID", b.Status.Rotation.SuccessorID)
-	r.Recorder.Eventf(b, nil, "Normal", v1beta1.ReasonRotatingCredentials, "Rotate", "rotating the credentials (%s): successor binding %s", reason, b.Status.Rotation.SuccessorID)
 	return r.rotate(ctx, s)
+}
+
+// parametersChanged says whether the binding's parametersFrom Secrets now
+// give other parameters than the broker bound with.
+func (r *Reconciler) parametersChanged(ctx context.Context, b *v1beta1.ServiceBinding) (bool, error) {
+	if len(b.Spec.ParametersFrom) == 0 || b.Status.ExternalProperties == nil {
+		return false, nil
+	}
+	params, err := parameters.Build(ctx, r.APIReader, b.Namespace, b.Spec.Parameters, b.Spec.ParametersFrom)
+	var paramErr *parameters.Error
+	if errors.As(err, &paramErr) {
+		// A Secret gone or broken: the current credentials stay.
+		return false, nil
+	}
+	return err == nil && params.Checksum() != b.Status.ExternalProperties.ParameterChecksum, err
 }
 
 // soonest is the shorter of two waits, zero meaning none.
@@ -77,21 +100,29 @@ func (r *Reconciler) rotate(ctx context.Context, s *scope) (ctrl.Result, error) 
 	}
 	params, err := parameters.Build(ctx, r.APIReader, b.Namespace, b.Spec.Parameters, b.Spec.ParametersFrom)
 	if err != nil {
-		return r.rotationFailed(s, err)
+		return r.failRotation(ctx, s, err)
 	}
 	c, err := r.brokerClient(ctx, s)
 	if err != nil {
 		if errors.Is(err, brokerclient.ErrBusy) {
 			return ctrl.Result{}, err
 		}
-		return r.rotationFailed(s, err)
+		return r.failRotation(ctx, s, err)
+	}
+	rot := b.Status.Rotation
+	if rot.WithPredecessor && b.Status.ExpiresAt != nil && !r.Now().Before(b.Status.ExpiresAt.Time) {
+		// The spec asks for a predecessor that has not expired: a manager
+		// that was down too long binds afresh.
+		rot.WithPredecessor = false
 	}
 	// Written before the request: a manager that restarts sends the same
 	// successor id again, which the broker answers as the same binding.
 	if err := s.claim(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	rot := b.Status.Rotation
+	if rot.Attempts == 0 {
+		r.Recorder.Eventf(b, nil, "Normal", v1beta1.ReasonRotatingCredentials, "Rotate", "rotating the credentials (%s): successor binding %s", rot.Reason, rot.SuccessorID)
+	}
 	req := &osb.BindRequest{
 		InstanceID: inst.Spec.ExternalID, BindingID: rot.SuccessorID, ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
 		Context: osb.NewKubernetesContext(r.ClusterID, b.Namespace, inst.Name), Parameters: params.Values,
@@ -107,52 +138,84 @@ func (r *Reconciler) rotate(ctx context.Context, s *scope) (ctrl.Result, error) 
 		err = fmt.Errorf("the broker answered the successor's bind asynchronously, although it was asked for a synchronous one")
 	}
 	if err != nil {
-		return r.rotationFailed(s, err)
+		return r.failRotation(ctx, s, err)
 	}
-	return r.finishRotation(ctx, s, resp)
+	return r.finishRotation(ctx, s, resp, params)
 }
 
 // finishRotation writes the successor's credentials into the Secrets and
 // makes the workloads that took the old ones as variables roll.
-func (r *Reconciler) finishRotation(ctx context.Context, s *scope, resp *osb.BindResponse) (ctrl.Result, error) {
+func (r *Reconciler) finishRotation(ctx context.Context, s *scope, resp *osb.BindResponse, params parameters.Set) (ctrl.Result, error) {
 	b := s.b
 	if err := r.writeCredentials(ctx, b, resp.Credentials); err != nil {
 		// The successor stays recorded and is tried again (the broker
 		// answers the same credentials), or unbound if the binding goes.
-		return r.rotationFailed(s, fmt.Errorf("writing its credentials: %w", err))
+		return r.failRotation(ctx, s, fmt.Errorf("writing its credentials: %w", err))
 	}
 	reason := b.Status.Rotation.Reason
+	if !b.Status.Rotation.WithPredecessor {
+		// A successor has its predecessor's parameters, whatever the
+		// Secrets say now; a fresh bind has these.
+		b.Status.ExternalProperties = &v1beta1.PropertiesState{Parameters: params.ForStatus(), ParameterChecksum: params.Checksum(), UserInfo: b.Spec.UserInfo.DeepCopy()}
+	}
 	rotated(b, parseExpiry(resp.Metadata, r.Now()), gracePeriod(b, r.RotationGracePeriod), r.Now())
 	s.log.Info("Credentials rotated", "reason", reason, "bindingID", bindingID(b), "predecessorID", b.Status.PreviousBindingID)
 	r.Recorder.Eventf(b, nil, "Normal", v1beta1.ReasonCredentialsRotated, "Rotate", "the Secrets hold the credentials of binding %s; binding %s is unbound by %s",
 		bindingID(b), b.Status.PreviousBindingID, b.Status.PreviousUnbindTime.UTC().Format(time.RFC3339))
 	if r.Consumers != nil {
 		if err := r.Consumers.Roll(ctx, b); err != nil {
-			// The rotation is done; rolling is tried again with the
-			// predecessor's unbind at the latest.
+			// The rotation is done; rolling is tried again before the
+			// predecessor is unbound.
 			s.log.Error(err, "Rolling the workloads that use the binding failed")
 		}
 	}
-	return ctrl.Result{RequeueAfter: b.Status.PreviousUnbindTime.Sub(r.Now())}, nil
+	return ctrl.Result{RequeueAfter: min(b.Status.PreviousUnbindTime.Sub(r.Now()), movedCheck)}, nil
 }
 
-func (r *Reconciler) rotationFailed(s *scope, err error) (ctrl.Result, error) {
-	wait := rotationFailed(s.b, err)
-	s.log.Info("Rotation failed; trying again later", "successorID", s.b.Status.Rotation.SuccessorID, "attempts", s.b.Status.Rotation.Attempts, "error", err.Error())
-	r.Recorder.Eventf(s.b, nil, "Warning", v1beta1.ReasonRotationFailed, "Rotate", "%s", meta.FindStatusCondition(s.b.Status.Conditions, v1beta1.ConditionRotating).Message)
+// failRotation records a failed attempt. An answer that will repeat ends
+// the rotation: whatever an earlier, uncertain attempt may have made is
+// unbound, the current credentials stay, and no automatic rotation
+// follows until one on request succeeds (no loop against a broker that
+// keeps refusing). Other failures are tried again, the same request.
+func (r *Reconciler) failRotation(ctx context.Context, s *scope, err error) (ctrl.Result, error) {
+	b := s.b
+	var httpErr *osb.HTTPError
+	if errors.As(err, &httpErr) && osb.OutcomeOf(err) == osb.Rejected {
+		if unbindErr := r.unbindExtra(ctx, s, b.Status.Rotation.SuccessorID, false); unbindErr != nil {
+			return ctrl.Result{}, unbindErr
+		}
+		rotationRefused(b, err)
+		s.log.Info("Rotation refused by the broker", "error", err.Error())
+		r.Recorder.Eventf(b, nil, "Warning", v1beta1.ReasonRotationFailed, "Rotate", "%s", meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionRotating).Message)
+		return ctrl.Result{}, nil
+	}
+	wait := rotationFailed(b, err)
+	s.log.Info("Rotation failed; trying again later", "successorID", b.Status.Rotation.SuccessorID, "attempts", b.Status.Rotation.Attempts, "error", err.Error())
+	r.Recorder.Eventf(b, nil, "Warning", v1beta1.ReasonRotationFailed, "Rotate", "%s", meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionRotating).Message)
 	return ctrl.Result{RequeueAfter: wait}, nil
 }
 
+// movedCheck is how often a binding in its grace period looks whether
+// every consumer has moved; movedAfter is the least time after a rotation
+// before that may unbind the predecessor, since the kubelet takes up to
+// about a minute to update the files of a Secret.
+const (
+	movedCheck = time.Minute
+	movedAfter = 2 * time.Minute
+)
+
 // retirePredecessor unbinds a rotated-out predecessor once its grace
-// period is over or every consumer has moved; otherwise it says when to
-// look again.
-func (r *Reconciler) retirePredecessor(ctx context.Context, s *scope) (time.Duration, error) {
+// period is over, every consumer has moved, or (force) another rotation
+// is about to start; otherwise it says when to look again. Workloads are
+// rolled again first, should the rotation's roll have failed.
+func (r *Reconciler) retirePredecessor(ctx context.Context, s *scope, force bool) (time.Duration, error) {
 	st := &s.b.Status
 	if st.PreviousBindingID == "" {
 		return 0, nil
 	}
-	due := st.PreviousUnbindTime == nil || !r.Now().Before(st.PreviousUnbindTime.Time)
-	if !due && r.Consumers != nil && st.LastRotationTime != nil {
+	now := r.Now()
+	due := force || st.PreviousUnbindTime == nil || !now.Before(st.PreviousUnbindTime.Time)
+	if !due && r.Consumers != nil && st.LastRotationTime != nil && now.Sub(st.LastRotationTime.Time) >= movedAfter {
 		moved, err := r.Consumers.Moved(ctx, s.b, st.LastRotationTime.Time)
 		if err != nil {
 			return 0, err
@@ -160,9 +223,14 @@ func (r *Reconciler) retirePredecessor(ctx context.Context, s *scope) (time.Dura
 		due = moved
 	}
 	if !due {
-		return min(st.PreviousUnbindTime.Sub(r.Now()), time.Minute), nil
+		return min(st.PreviousUnbindTime.Sub(now), movedCheck), nil
 	}
-	if err := r.unbindExtra(ctx, s, st.PreviousBindingID); err != nil {
+	if r.Consumers != nil {
+		if err := r.Consumers.Roll(ctx, s.b); err != nil {
+			return 0, err
+		}
+	}
+	if err := r.unbindExtra(ctx, s, st.PreviousBindingID, false); err != nil {
 		return 0, err
 	}
 	r.Recorder.Eventf(s.b, nil, "Normal", "PredecessorUnbound", "Rotate", "binding %s, rotated out, is unbound", st.PreviousBindingID)
@@ -171,9 +239,11 @@ func (r *Reconciler) retirePredecessor(ctx context.Context, s *scope) (time.Dura
 }
 
 // unbindExtra unbinds a binding id other than the current one: a
-// rotated-out predecessor, or a successor whose binding is deleted. Gone
-// (410) and an accepted asynchronous unbind count as done.
-func (r *Reconciler) unbindExtra(ctx context.Context, s *scope, id string) error {
+// rotated-out predecessor, or a successor whose binding is deleted or
+// whose rotation failed. Gone (410) and an accepted asynchronous unbind
+// count as done. A broker object that is gone ends it only on deletion
+// (nobody can be asked any more); otherwise the broker may come back.
+func (r *Reconciler) unbindExtra(ctx context.Context, s *scope, id string, deleting bool) error {
 	inst, err := r.instance(ctx, s)
 	if apierrors.IsNotFound(err) {
 		// Deprovisioned: the broker dropped its bindings with it.
@@ -183,7 +253,7 @@ func (r *Reconciler) unbindExtra(ctx context.Context, s *scope, id string) error
 		return err
 	}
 	c, err := r.brokerClient(ctx, s)
-	if errors.Is(err, errBrokerGone) {
+	if errors.Is(err, errBrokerGone) && deleting {
 		r.Recorder.Eventf(s.b, nil, "Warning", "BrokerGone", "Unbind", "not unbound: the broker %s no longer exists; it may still hold binding %s", s.off.BrokerName, id)
 		return nil
 	}
@@ -205,13 +275,13 @@ func (r *Reconciler) unbindExtra(ctx context.Context, s *scope, id string) error
 func (r *Reconciler) unbindRotations(ctx context.Context, s *scope) error {
 	st := &s.b.Status
 	if st.Rotation != nil {
-		if err := r.unbindExtra(ctx, s, st.Rotation.SuccessorID); err != nil {
+		if err := r.unbindExtra(ctx, s, st.Rotation.SuccessorID, true); err != nil {
 			return err
 		}
 		st.Rotation = nil
 	}
 	if st.PreviousBindingID != "" {
-		if err := r.unbindExtra(ctx, s, st.PreviousBindingID); err != nil {
+		if err := r.unbindExtra(ctx, s, st.PreviousBindingID, true); err != nil {
 			return err
 		}
 		st.PreviousBindingID, st.PreviousUnbindTime = "", nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
@@ -78,35 +79,53 @@ func recordExpiry(b *v1beta1.ServiceBinding, e expiry) {
 	}
 }
 
+// minAutoRotation is the least time between automatic rotations, unless
+// the credentials live shorter than twice that: a broker whose
+// renew_before is always a moment away gets no rotation loop.
+const minAutoRotation = time.Minute
+
 // renewalTime is when the credentials should be rotated automatically:
 // shortly before renew_before (a tenth of the time from their issue to it),
-// else a tenth of their lifetime before expires_at; nil for never.
+// else a tenth of their lifetime before expires_at; nil for never, also
+// after the broker's values were unusable or it refused a rotation.
 func renewalTime(b *v1beta1.ServiceBinding) *time.Time {
 	st := &b.Status
+	if c := meta.FindStatusCondition(st.Conditions, v1beta1.ConditionRotating); c != nil && c.Status == metav1.ConditionFalse &&
+		(c.Reason == v1beta1.ReasonInvalidExpiry || c.Reason == v1beta1.ReasonRotationFailed) {
+		return nil
+	}
 	var deadline time.Time
 	switch {
 	case st.RenewBefore != nil:
 		deadline = st.RenewBefore.Time
-	case st.ExpiresAt == nil || hasReason(b, v1beta1.ReasonInvalidExpiry):
-		return nil
-	default:
+	case st.ExpiresAt != nil:
 		deadline = st.ExpiresAt.Time
+	default:
+		return nil
 	}
-	issued := b.CreationTimestamp.Time
-	if st.LastRotationTime != nil {
-		issued = st.LastRotationTime.Time
-	}
+	issued := issuedAt(b)
 	t := deadline.Add(-deadline.Sub(issued) / 10)
+	floor := minAutoRotation
+	if st.ExpiresAt != nil {
+		floor = min(floor, st.ExpiresAt.Sub(issued)/2)
+	}
+	if earliest := issued.Add(floor); t.Before(earliest) {
+		t = earliest
+	}
 	return &t
 }
 
-func hasReason(b *v1beta1.ServiceBinding, reason string) bool {
-	for _, c := range b.Status.Conditions {
-		if c.Type == v1beta1.ConditionRotating && c.Reason == reason {
-			return true
-		}
+// issuedAt is when the current credentials were stored: the last
+// rotation, else when the binding became Ready (it may have waited long
+// for its instance before).
+func issuedAt(b *v1beta1.ServiceBinding) time.Time {
+	if b.Status.LastRotationTime != nil {
+		return b.Status.LastRotationTime.Time
 	}
-	return false
+	if c := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue {
+		return c.LastTransitionTime.Time
+	}
+	return b.CreationTimestamp.Time
 }
 
 // rotationDue says why the binding should rotate now ("" for not now),
@@ -127,7 +146,8 @@ func rotationDue(b *v1beta1.ServiceBinding, now time.Time) (reason string, after
 
 // beginRotation records the successor about to be bound.
 func beginRotation(b *v1beta1.ServiceBinding, reason string, rotatable bool, now time.Time) {
-	b.Status.Rotation = &v1beta1.BindingRotation{SuccessorID: string(uuid.NewUUID()), Reason: reason, StartTime: metav1.NewTime(now), WithPredecessor: rotatable}
+	b.Status.Rotation = &v1beta1.BindingRotation{SuccessorID: string(uuid.NewUUID()), Reason: reason, StartTime: metav1.NewTime(now), WithPredecessor: rotatable,
+		RotationRequests: b.Spec.RotationRequests}
 	how := "a fresh bind of the same instance (the plan is not binding_rotatable)"
 	if rotatable {
 		how = "a successor of binding " + bindingID(b)
@@ -147,7 +167,7 @@ func rotated(b *v1beta1.ServiceBinding, e expiry, grace time.Duration, now time.
 	st.CurrentBindingID = rot.SuccessorID
 	rotatedAt := metav1.NewTime(now)
 	st.LastRotationTime = &rotatedAt
-	st.ObservedRotationRequests = b.Spec.RotationRequests
+	st.ObservedRotationRequests = max(st.ObservedRotationRequests, rot.RotationRequests)
 	st.Rotation = nil
 	status.SetCondition(b, v1beta1.ConditionRotating, metav1.ConditionFalse, v1beta1.ReasonCredentialsRotated,
 		fmt.Sprintf("rotated (%s): the Secrets hold the credentials of binding %s; binding %s is unbound by %s, or once no pod uses it", rot.Reason, st.CurrentBindingID, st.PreviousBindingID, until.UTC().Format(time.RFC3339)))
@@ -165,10 +185,27 @@ func rotationFailed(b *v1beta1.ServiceBinding, err error) time.Duration {
 	return wait
 }
 
-// gracePeriod is the binding's annotation, else the manager's default.
+// maxGracePeriod caps a binding's grace period: old credentials valid for
+// long are what rotation is meant to end, and a binding in its grace
+// period lists its namespace's pods every movedCheck.
+const maxGracePeriod = 24 * time.Hour
+
+// gracePeriod is the binding's annotation (at most maxGracePeriod), else
+// the manager's default.
 func gracePeriod(b *v1beta1.ServiceBinding, fallback time.Duration) time.Duration {
 	if d, err := time.ParseDuration(b.Annotations[v1beta1.AnnotationRotationGracePeriod]); err == nil && d >= 0 {
-		return d
+		return min(d, maxGracePeriod)
 	}
 	return fallback
+}
+
+// rotationRefused ends a rotation the broker refused for good: the
+// current credentials stay, a request is counted as served, and no
+// automatic rotation follows until one on request succeeds.
+func rotationRefused(b *v1beta1.ServiceBinding, err error) {
+	rot := b.Status.Rotation
+	b.Status.ObservedRotationRequests = max(b.Status.ObservedRotationRequests, rot.RotationRequests)
+	b.Status.Rotation = nil
+	status.SetCondition(b, v1beta1.ConditionRotating, metav1.ConditionFalse, v1beta1.ReasonRotationFailed,
+		fmt.Sprintf("the broker refused successor %s (%s): %v; the current credentials stay; no automatic rotation until one on request (spec.rotationRequests) succeeds", rot.SuccessorID, rot.Reason, err))
 }

@@ -64,13 +64,31 @@ func TestRotationDue(t *testing.T) {
 		reason string
 		after  time.Duration
 	}{
-		"no expiry":             {b: binding(func(*v1beta1.ServiceBinding) {}), now: time.Hour},
-		"requested":             {b: binding(func(b *v1beta1.ServiceBinding) { b.Spec.RotationRequests = 1 }), reason: v1beta1.RotationRequested},
-		"request observed":      {b: binding(func(b *v1beta1.ServiceBinding) { b.Spec.RotationRequests, b.Status.ObservedRotationRequests = 1, 1 })},
-		"before renew_before":   {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.RenewBefore = at(100 * time.Minute) }), now: 30 * time.Minute, after: 60 * time.Minute},
-		"shortly before renew":  {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.RenewBefore = at(100 * time.Minute) }), now: 91 * time.Minute, reason: v1beta1.RotationExpiring},
-		"expiry only":           {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.ExpiresAt = at(100 * time.Minute) }), now: 80 * time.Minute, after: 10 * time.Minute},
-		"since the last rotate": {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.ExpiresAt, b.Status.LastRotationTime = at(200*time.Minute), at(100*time.Minute) }), now: 185 * time.Minute, after: 5 * time.Minute},
+		"no expiry":            {b: binding(func(*v1beta1.ServiceBinding) {}), now: time.Hour},
+		"requested":            {b: binding(func(b *v1beta1.ServiceBinding) { b.Spec.RotationRequests = 1 }), reason: v1beta1.RotationRequested},
+		"request observed":     {b: binding(func(b *v1beta1.ServiceBinding) { b.Spec.RotationRequests, b.Status.ObservedRotationRequests = 1, 1 })},
+		"before renew_before":  {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.RenewBefore = at(100 * time.Minute) }), now: 30 * time.Minute, after: 60 * time.Minute},
+		"shortly before renew": {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.RenewBefore = at(100 * time.Minute) }), now: 91 * time.Minute, reason: v1beta1.RotationExpiring},
+		"expiry only":          {b: binding(func(b *v1beta1.ServiceBinding) { b.Status.ExpiresAt = at(100 * time.Minute) }), now: 80 * time.Minute, after: 10 * time.Minute},
+		"since the last rotate": {b: binding(func(b *v1beta1.ServiceBinding) {
+			b.Status.ExpiresAt, b.Status.LastRotationTime = at(200*time.Minute), at(100*time.Minute)
+		}), now: 185 * time.Minute, after: 5 * time.Minute},
+		"renew_before a moment away": {b: binding(func(b *v1beta1.ServiceBinding) {
+			b.Status.RenewBefore, b.Status.ExpiresAt = at(5*time.Second), at(time.Hour)
+		}),
+			now: 10 * time.Second, after: 50 * time.Second},
+		"short-lived credentials": {b: binding(func(b *v1beta1.ServiceBinding) {
+			b.Status.RenewBefore, b.Status.ExpiresAt = at(8*time.Second), at(12*time.Second)
+		}),
+			now: 7500 * time.Millisecond, reason: v1beta1.RotationExpiring},
+		"issued when Ready": {b: binding(func(b *v1beta1.ServiceBinding) {
+			b.Status.ExpiresAt = at(200 * time.Minute)
+			b.Status.Conditions = []metav1.Condition{{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, LastTransitionTime: *at(100 * time.Minute)}}
+		}), now: 150 * time.Minute, after: 40 * time.Minute},
+		"refused rotation": {b: binding(func(b *v1beta1.ServiceBinding) {
+			b.Status.ExpiresAt = at(time.Minute)
+			b.Status.Conditions = []metav1.Condition{{Type: v1beta1.ConditionRotating, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonRotationFailed}}
+		}), now: time.Hour},
 		"invalid expiry": {b: binding(func(b *v1beta1.ServiceBinding) {
 			b.Status.ExpiresAt = at(time.Minute)
 			b.Status.Conditions = []metav1.Condition{{Type: v1beta1.ConditionRotating, Status: metav1.ConditionFalse, Reason: v1beta1.ReasonInvalidExpiry}}

@@ -119,6 +119,7 @@ func bindAnswered(b *v1beta1.ServiceBinding, resp *osb.BindResponse, err error, 
 // finished bind (or of a fetch after a Secret was deleted).
 func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 	st := &b.Status
+	initial := st.ExternalProperties == nil
 	st.ExternalProperties = st.InProgressProperties
 	st.InProgressProperties = nil
 	clearOperation(b)
@@ -136,8 +137,11 @@ func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 		return mitigate
 	default:
 		st.ObservedGeneration = b.Generation
-		// Rotations are asked for after the credentials exist.
-		st.ObservedRotationRequests = max(st.ObservedRotationRequests, b.Spec.RotationRequests)
+		if initial {
+			// Rotations are asked for once there are credentials; a
+			// restore of lost Secrets serves none.
+			st.ObservedRotationRequests = max(st.ObservedRotationRequests, b.Spec.RotationRequests)
+		}
 		st.Retry = nil
 		setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
 	}

@@ -22,7 +22,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 	if b.Annotations[v1beta1.AnnotationAbandon] == "true" {
 		r.Recorder.Eventf(b, nil, "Warning", "Abandoned", "Delete",
-			"deleted without unbinding, as the %s annotation asks; the broker may still hold binding %s", v1beta1.AnnotationAbandon, bindingID(b))
+			"deleted without unbinding, as the %s annotation asks; the broker may still hold binding %s", v1beta1.AnnotationAbandon, heldIDs(b))
 		return ctrl.Result{}, r.release(ctx, s)
 	}
 	if err := r.unbindRotations(ctx, s); err != nil {
@@ -90,4 +90,17 @@ func (r *Reconciler) finishUnbind(ctx context.Context, s *scope) (ctrl.Result, e
 		return r.follow(ctx, s, n, nil)
 	}
 	return ctrl.Result{}, r.release(ctx, s)
+}
+
+// heldIDs are the binding ids the broker may hold for b: the current one,
+// and a predecessor or successor of a rotation.
+func heldIDs(b *v1beta1.ServiceBinding) string {
+	ids := bindingID(b)
+	if b.Status.PreviousBindingID != "" {
+		ids += " and predecessor " + b.Status.PreviousBindingID
+	}
+	if b.Status.Rotation != nil {
+		ids += " and successor " + b.Status.Rotation.SuccessorID
+	}
+	return ids
 }

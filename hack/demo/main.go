@@ -150,6 +150,10 @@ func (d *demo) walkthrough(ctx context.Context) error {
 		}
 	}
 
+	if err := d.showRotation(ctx); err != nil {
+		return err
+	}
+
 	d.section("Deleting the binding and the instance: the broker unbinds and deprovisions")
 	externalID, err := d.kubectlRun(ctx, expect{}, "get", "serviceinstance", "mydb01", "-o", "jsonpath={.spec.externalID}")
 	if err != nil {
@@ -166,6 +170,42 @@ func (d *demo) walkthrough(ctx context.Context) error {
 		}
 	}
 	return d.showDeprovision(ctx, externalID)
+}
+
+// showRotation rotates the binding's credentials: the Secret keeps its
+// name and gets new values, the Deployment that takes them as variables
+// rolls (docs/rotation.md).
+func (d *demo) showRotation(ctx context.Context) error {
+	d.section("Rotating the credentials: same Secret, new values, the Deployment rolls, the old binding is unbound later")
+	password := func() (string, error) {
+		return d.kubectlRun(ctx, expect{}, "get", "secret", "mydb01-binding", "-o", "jsonpath={.data.password}")
+	}
+	before, err := password()
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		want expect
+		args []string
+	}{
+		{expect{contains: []string{"patched"}}, []string{"patch", "servicebinding", "mydb01-binding", "--type=merge", "-p", `{"spec":{"rotationRequests":1}}`}},
+		{expect{contains: []string{"condition met"}}, []string{"wait", "--for=jsonpath={.status.observedRotationRequests}=1", "servicebinding/mydb01-binding", "--timeout=2m"}},
+		{expect{contains: []string{"current", "previous"}}, []string{"get", "servicebinding", "mydb01-binding", "-o",
+			`jsonpath=current {.status.currentBindingID}, previous {.status.previousBindingID}, unbound by {.status.previousUnbindTime}{"\n"}`}},
+		{expect{contains: []string{"mydb01-binding="}}, []string{"get", "deployment", "demo-app", "-o", `jsonpath={.spec.template.metadata.annotations.servicecatalog\.k8s\.io/credentials-version}`}},
+	} {
+		if _, err := d.kubectlRun(ctx, s.want, s.args...); err != nil {
+			return err
+		}
+	}
+	after, err := password()
+	if err != nil {
+		return err
+	}
+	if after == before {
+		return fmt.Errorf("step %d: the Secret still holds the old password after the rotation", d.step)
+	}
+	return nil
 }
 
 // waitForPod waits for the Deployment's pod (kube-controller-manager creates

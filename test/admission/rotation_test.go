@@ -133,6 +133,12 @@ spec: {instanceRef: {name: db}, parameters: {role: readonly}}
 	assert.Contains(t, mustKubectl(t, "", "get", "-n", ns, "servicebinding/db"), "EXPIRES")
 	password := string(readSecret(t, ns, "db")["password"])
 	original := first.Spec.ExternalID
+	mustKubectl(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, namespace: `+ns+`, annotations: {servicecatalog.k8s.io/inject-bindings: db}}
+spec: {containers: [{name: app, image: registry.example/app:1}]}
+`, "apply", "-f", "-")
 
 	require.Eventually(t, func() bool { return bindingNamed(t, ns, "db").Status.CurrentBindingID != "" }, 30*time.Second, 200*time.Millisecond, "rotated")
 	rotated := bindingNamed(t, ns, "db")
@@ -150,6 +156,10 @@ spec: {instanceRef: {name: db}, parameters: {role: readonly}}
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "files-app"}, filesApp))
 	assert.Equal(t, "db="+successor, envApp.Spec.Template.Annotations[v1beta1.AnnotationCredentialsVersion], "the env consumer rolls")
 	assert.NotContains(t, filesApp.Spec.Template.Annotations, v1beta1.AnnotationCredentialsVersion, "the files consumer does not")
+	assert.Eventually(t, func() bool {
+		return strings.Contains(mustKubectl(t, "", "get", "events", "-n", ns, "--field-selector", "involvedObject.kind=Pod,involvedObject.name=bare", "-o", "jsonpath={.items[*].reason}"),
+			v1beta1.ReasonCredentialsRotated)
+	}, 10*time.Second, 200*time.Millisecond, "a bare pod taking env is warned")
 
 	require.Eventually(t, func() bool { return bindingNamed(t, ns, "db").Status.PreviousBindingID == "" }, 30*time.Second, 200*time.Millisecond, "predecessor unbound")
 	assert.Equal(t, []string{"db-" + successor}, bindingIDs(sample), "the broker holds the successor only")
@@ -214,4 +224,44 @@ spec: {instanceRef: {name: db}, parameters: {role: readonly}}
 	assert.Equal(t, []string{"db-" + successor}, bindingIDs(sample), "exactly one binding at the broker: the current one")
 	mustKubectl(t, "", "delete", "-n", ns, "servicebinding/db", "serviceinstance/db", "--timeout=60s")
 	assert.Empty(t, bindingIDs(sample))
+}
+
+// TestRotationOnParametersChange: a bound binding whose parametersFrom
+// Secret changes gets new credentials from a fresh bind with the new
+// parameters, and the old binding is unbound.
+func TestRotationOnParametersChange(t *testing.T) {
+	const ns = "rotation-params"
+	env.StartManager(t, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true}))
+	sample, rec := startRotatingBroker(t, "params-broker", ns, time.Hour)
+	apply := func(role string) {
+		mustKubectl(t, strings.ReplaceAll(`
+apiVersion: v1
+kind: Secret
+metadata: {name: bind-params, namespace: NS}
+stringData: {params: '{"role": "`+role+`"}'}
+`, "NS", ns), "apply", "-f", "-")
+	}
+	apply("readonly")
+	mustKubectl(t, strings.ReplaceAll(`
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata: {name: db, namespace: NS}
+spec: {clusterServiceClassExternalName: sample-db, clusterServicePlanExternalName: rotating, parameters: {region: eu}}
+---
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceBinding
+metadata: {name: db, namespace: NS, annotations: {servicecatalog.k8s.io/rotation-grace-period: 1s}}
+spec:
+  instanceRef: {name: db}
+  parametersFrom: [{secretKeyRef: {name: bind-params, key: params}}]
+`, "NS", ns), "apply", "-f", "-")
+	mustKubectl(t, "", "wait", "--for=condition=Ready", "-n", ns, "servicebinding/db", "--timeout=60s")
+	apply("readwrite")
+	require.Eventually(t, func() bool { return bindingNamed(t, ns, "db").Status.CurrentBindingID != "" }, 30*time.Second, 200*time.Millisecond, "rotated")
+	binds := rec.all()
+	require.Len(t, binds, 2)
+	assert.Empty(t, binds[1].predecessor, "new parameters: a fresh bind, though the plan is rotatable")
+	assert.Equal(t, map[string]any{"role": "readwrite"}, binds[1].parameters)
+	require.Eventually(t, func() bool { return len(sample.Summary().Bindings) == 1 }, 30*time.Second, 200*time.Millisecond, "the old binding is unbound")
+	mustKubectl(t, "", "delete", "-n", ns, "servicebinding/db", "serviceinstance/db", "--timeout=60s")
 }

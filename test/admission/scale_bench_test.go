@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,9 +44,11 @@ func slowed(next http.Handler, latency time.Duration) http.Handler {
 // are Ready. It returns the seconds that took and the manager's writes.
 func scaleRun(b *testing.B, name string, n int, latency time.Duration) (float64, []string) {
 	mustKubectlB(b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+name+"}\n")
-	defer releaseNamespace(name)
 	mgr := env.StartManager(b, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true, BrokerTimeout: time.Minute}))
 	defer mgr.Stop()
+	// Before the manager stops: dropping finalizers is an update its
+	// webhooks admit.
+	defer releaseNamespace(name)
 	secs := scaleRunIn(b, name, name, n, latency, mgr.Writes.Reset)
 	return secs, mgr.Writes.Writes()
 }
@@ -116,6 +119,7 @@ func BenchmarkScale(b *testing.B) {
 		perInstance, perBinding, events := classify(writes)
 		fmt.Printf("scale: %d instances + %d bindings, broker latency %s: all Ready in %.1f s; API writes %.2f per instance, %.2f per binding (+%.2f events per object); peak RSS %d MiB\n",
 			n, n, latency, secs, float64(perInstance)/float64(n), float64(perBinding)/float64(n), float64(events)/float64(2*n), peakRSSMiB())
+		fmt.Printf("scale: writes per object by kind: %s\n", writeKinds(writes, n))
 	}
 	fmt.Printf("scale: latency/no-latency ratio %.2f (target at most 1.3)\n", seconds[1]/seconds[0])
 }
@@ -193,6 +197,33 @@ func classify(writes []string) (instances, bindings, events int) {
 	return instances, bindings, events
 }
 
+// writeKinds sums writes by method and resource (status, finalizers and
+// other subresources apart), per object, largest first.
+func writeKinds(writes []string, n int) string {
+	counts := map[string]int{}
+	for _, w := range writes {
+		method, path, _ := strings.Cut(w, " ")
+		parts := strings.Split(strings.Trim(path, "/"), "/")
+		kind := parts[len(parts)-1]
+		if len(parts) >= 2 && (kind == "status" || kind == "finalizers") {
+			kind = parts[len(parts)-3] + "/" + kind
+		} else if len(parts) >= 2 && !strings.HasSuffix(kind, "s") {
+			kind = parts[len(parts)-2]
+		}
+		counts[method+" "+kind]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s %.2f", k, float64(counts[k])/float64(n)))
+	}
+	return strings.Join(out, ", ")
+}
+
 func countReady(ctx context.Context, b *testing.B, ns string, list client.ObjectList) int {
 	must(b, env.Client.List(ctx, list, client.InNamespace(ns)))
 	ready := 0
@@ -218,7 +249,9 @@ func releaseNamespace(ns string) {
 			return nil
 		})
 	}
-	env.Kubectl(ctx, "", "delete", "namespace", ns, "--wait=false")
+	// Waited for: the next run must not share the API server with the
+	// deletion of thousands of objects (nor its manager see them go).
+	env.Kubectl(ctx, "", "delete", "namespace", ns, "--timeout=10m")
 }
 
 // peakRSSMiB is this process's peak resident set (VmHWM).
@@ -284,8 +317,9 @@ func BenchmarkMemory(b *testing.B) {
 		_ = env.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))
 	}()
 	fmt.Printf("memory: %d unrelated Secrets and %d pods created in %.0f s\n", 2*n, 2*n, time.Since(started).Seconds())
+	// Stopped when b ends, after the namespace is released: dropping
+	// finalizers is an update its webhooks admit.
 	mgr := env.StartManagerProcess(b, append([]string{"--broker-request-timeout=1m"}, strings.Fields(os.Getenv("MANAGER_FLAGS"))...)...)
-	defer mgr.Stop()
 	atStart := mgr.PeakRSSMiB()
 	secs := scaleRunIn(b, "memory-broker", ns, n, 0, func() {})
 	fmt.Printf("memory: %d instances + %d bindings Ready in %.0f s among %d Secrets and %d pods; manager peak RSS %d MiB (%d MiB once started; target under 300 MiB)\n",

@@ -20,6 +20,8 @@ import (
 func testWorkloadPolicy(t *testing.T, ctx context.Context, admin, manager client.Client) {
 	const version = "servicecatalog.k8s.io/credentials-version"
 	tests := map[string]struct {
+		// setup changes the Deployment before it is created.
+		setup   func(*appsv1.Deployment)
 		change  func(*appsv1.Deployment)
 		refused string
 	}{
@@ -45,6 +47,18 @@ func testWorkloadPolicy(t *testing.T, ctx context.Context, admin, manager client
 			change:  func(d *appsv1.Deployment) { d.Spec.Template.Labels["role"] = "x" },
 			refused: "this update also changes spec.template.metadata.labels",
 		},
+		"a workload that injects nothing": {
+			setup:   func(d *appsv1.Deployment) { d.Spec.Template.Annotations = nil },
+			change:  func(d *appsv1.Deployment) { d.Spec.Template.Annotations = map[string]string{version: "db=2"} },
+			refused: "whose pod template has servicecatalog.k8s.io/inject-bindings",
+		},
+		"a workload that opts out": {
+			setup: func(d *appsv1.Deployment) {
+				d.Annotations = map[string]string{"servicecatalog.k8s.io/rollout-on-rotation": "false"}
+			},
+			change:  func(d *appsv1.Deployment) { d.Spec.Template.Annotations[version] = "db=2" },
+			refused: "do not opt out",
+		},
 		"a workload label": {
 			change:  func(d *appsv1.Deployment) { d.Labels = map[string]string{"team": "x"} },
 			refused: "this update also changes metadata.labels",
@@ -58,6 +72,9 @@ func testWorkloadPolicy(t *testing.T, ctx context.Context, admin, manager client
 			d.Spec.Template.Labels = map[string]string{"app": "web"}
 			d.Spec.Template.Annotations = map[string]string{"servicecatalog.k8s.io/inject-bindings": "db"}
 			d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}
+			if tc.setup != nil {
+				tc.setup(d)
+			}
 			require.NoError(t, admin.Create(ctx, d))
 			got := &appsv1.Deployment{}
 			require.NoError(t, admin.Get(ctx, client.ObjectKeyFromObject(d), got), "the manager lists workloads; it does not get them")

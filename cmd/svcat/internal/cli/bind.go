@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,11 +40,8 @@ func newBindCommand(env *Env) *cobra.Command {
 			if err := c.Create(ctx, b); err != nil {
 				return err
 			}
-			if w.wait {
-				fmt.Fprintln(env.Out, "Waiting for the binding to be injected...")
-				if err := waitFor(ctx, env, c, b, untilReady, w); err != nil {
-					return err
-				}
+			if err := w.await(ctx, env, c, b, "Waiting for the binding to be injected..."); err != nil {
+				return err
 			}
 			return bindingDetails(env, b)
 		},

@@ -46,11 +46,8 @@ func newRegisterCommand(env *Env) *cobra.Command {
 			if err := c.Create(cmd.Context(), broker); err != nil {
 				return err
 			}
-			if f.wait.wait {
-				fmt.Fprintln(env.Out, "Waiting for the broker to be registered...")
-				if err := waitFor(cmd.Context(), env, c, broker, untilReady, f.wait); err != nil {
-					return err
-				}
+			if err := f.wait.await(cmd.Context(), env, c, broker, "Waiting for the broker to be registered..."); err != nil {
+				return err
 			}
 			fmt.Fprintf(env.Out, "Registered broker %q (%s)\n", args[0], f.scope)
 			return nil

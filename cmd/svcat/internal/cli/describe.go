@@ -78,7 +78,7 @@ func conditionsTable(w io.Writer, conds []metav1.Condition, now time.Time) error
 	fmt.Fprintln(w, "Conditions:")
 	t := Table{Headers: []string{"  TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}}
 	for _, c := range conds {
-		t.Rows = append(t.Rows, []string{"  " + c.Type, string(c.Status), c.Reason, age(c.LastTransitionTime, now), strings.Join(strings.Fields(c.Message), " ")})
+		t.Rows = append(t.Rows, []string{"  " + c.Type, string(c.Status), c.Reason, age(c.LastTransitionTime, now), oneLine(c.Message)})
 	}
 	if len(t.Rows) == 0 {
 		_, err := fmt.Fprintln(w, "  none yet: no controller has looked at it")
@@ -307,11 +307,7 @@ func parametersTable(w io.Writer, title string, schema *runtime.RawExtension) er
 }
 
 func describeInstance(ctx context.Context, env *Env, _ *listFlags, name string, _ bool) error {
-	ns, err := env.Namespace()
-	if err != nil {
-		return err
-	}
-	c, err := env.Client()
+	c, ns, err := env.clientAndNamespace()
 	if err != nil {
 		return err
 	}
@@ -397,11 +393,7 @@ func operationText(op v1beta1.ServiceInstanceOperation, async bool, last *string
 }
 
 func describeBinding(ctx context.Context, env *Env, _ *listFlags, name string, showSecrets bool) error {
-	ns, err := env.Namespace()
-	if err != nil {
-		return err
-	}
-	c, err := env.Client()
+	c, ns, err := env.clientAndNamespace()
 	if err != nil {
 		return err
 	}
@@ -415,9 +407,15 @@ func describeBinding(ctx context.Context, env *Env, _ *listFlags, name string, s
 	out.add("Status", statusText(b.Status.Conditions, deleting(&b)))
 	out.addIf("Message", message(b.Status.Conditions))
 	out.add("Instance", b.Spec.InstanceRef.Name)
-	out.add("External ID", b.Spec.ExternalID)
+	out.add("External ID", firstNonEmpty(b.Status.CurrentBindingID, b.Spec.ExternalID))
 	out.add("Parameters", parametersText(b.Spec.Parameters, b.Spec.ParametersFrom))
 	out.add("Secret", b.Spec.SecretName)
+	if b.Status.ExpiresAt != nil {
+		out.add("Expires", b.Status.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if b.Status.LastRotationTime != nil {
+		out.add("Last rotation", age(*b.Status.LastRotationTime, env.now())+" ago")
+	}
 	if err := out.done(); err != nil {
 		return err
 	}

@@ -127,11 +127,8 @@ func newProvisionCommand(env *Env) *cobra.Command {
 			if err := c.Create(ctx, inst); err != nil {
 				return err
 			}
-			if w.wait {
-				fmt.Fprintln(env.Out, "Waiting for the instance to be provisioned...")
-				if err := waitFor(ctx, env, c, inst, untilReady, w); err != nil {
-					return err
-				}
+			if err := w.await(ctx, env, c, inst, "Waiting for the instance to be provisioned..."); err != nil {
+				return err
 			}
 			return instanceDetails(env, inst)
 		},

@@ -141,7 +141,7 @@ func BindingsTable(bindings []v1beta1.ServiceBinding, wide bool, now time.Time) 
 		b := &bindings[i]
 		row := []string{b.Name, b.Namespace, b.Spec.InstanceRef.Name, b.Spec.SecretName, statusText(b.Status.Conditions, deleting(b)), age(b.CreationTimestamp, now)}
 		if wide {
-			row = append(row, b.Spec.ExternalID, message(b.Status.Conditions))
+			row = append(row, firstNonEmpty(b.Status.CurrentBindingID, b.Spec.ExternalID), message(b.Status.Conditions))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -187,7 +187,10 @@ func yesNo(b bool) string {
 // message is the Ready condition's message, on one line.
 func message(conds []metav1.Condition) string {
 	if c := readyCondition(conds); c != nil {
-		return strings.Join(strings.Fields(c.Message), " ")
+		return oneLine(c.Message)
 	}
 	return ""
 }
+
+// oneLine puts text on one line, for a table cell; it reads nothing in it.
+func oneLine(text string) string { return strings.Join(strings.Fields(text), " ") }

@@ -30,6 +30,15 @@ func (w *waitFlags) bind(c *cobra.Command, withSwitch bool) {
 	c.Flags().DurationVar(&w.interval, "interval", time.Second, "How often to look")
 }
 
+// await waits for obj to be Ready, saying so first, when --wait asks.
+func (w waitFlags) await(ctx context.Context, env *Env, c client.Client, obj client.Object, saying string) error {
+	if !w.wait {
+		return nil
+	}
+	fmt.Fprintln(env.Out, saying)
+	return waitFor(ctx, env, c, obj, untilReady, w)
+}
+
 // goal is what a wait waits for.
 type goal int
 
