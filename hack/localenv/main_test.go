@@ -120,7 +120,7 @@ func TestRunAndInterrupt(t *testing.T) {
 		"spec":{"clusterServiceClassExternalName":"sample-db","clusterServicePlanExternalName":"tiny"}}`)
 	out, err = apply.CombinedOutput()
 	require.Error(t, err)
-	assert.Contains(t, string(out), `class "sample-db" has no such plan; its plans are: large, medium, small`)
+	assert.Contains(t, string(out), `class "sample-db" has no such plan; its plans are: large, medium, rotating, small`)
 
 	// `make demo` in another shell: the scripted walkthrough passes.
 	demoCtx, demoCancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -104,7 +104,7 @@ spec:
 	}{
 		"an unknown plan lists the plans": {
 			manifest: instance("typo", "sample-db", "smal", `{region: eu}`),
-			want:     []string{`The ServiceInstance "typo" is invalid: spec.clusterServicePlanExternalName: Not found: "smal": class "sample-db" has no such plan; its plans are: large, small (did you mean "small"?)`},
+			want:     []string{`The ServiceInstance "typo" is invalid: spec.clusterServicePlanExternalName: Not found: "smal": class "sample-db" has no such plan; its plans are: large, rotating, small (did you mean "small"?)`},
 		},
 		"an unknown class lists the classes": {
 			manifest: instance("typo", "sample-dbb", "small", `{region: eu}`),
@@ -125,7 +125,7 @@ spec:
 		},
 		"a plan removed from the catalog": {
 			manifest: instance("removed", "sample-db", "medium", `{region: eu}`),
-			want:     []string{`The ServiceInstance "removed" is invalid: spec.clusterServicePlanExternalName: Forbidden: plan "medium" was removed from the broker's catalog; choose another of: large, small`},
+			want:     []string{`The ServiceInstance "removed" is invalid: spec.clusterServicePlanExternalName: Forbidden: plan "medium" was removed from the broker's catalog; choose another of: large, rotating, small`},
 		},
 		"a change to a plan that is not updatable": {
 			manifest: instance("small", "sample-db", "large", `{region: eu}`),

@@ -93,7 +93,7 @@ spec:
 	require.NoError(t, res.Err, res.Stderr)
 	res = env.Kubectl(ctx, "", "get", "serviceplans", "-n", "default", "-o=custom-columns=NAME:.spec.externalName,FREE:.spec.free", "--sort-by=.spec.externalName")
 	require.NoError(t, res.Err, res.Stderr)
-	assert.Equal(t, []string{"NAME", "daily", "large", "medium", "small"}, firstColumn(res.Stdout))
+	assert.Equal(t, []string{"NAME", "daily", "large", "medium", "rotating", "small"}, firstColumn(res.Stdout))
 	t.Cleanup(func() {
 		env.Kubectl(context.Background(), "", "delete", "-n", "default", "servicebrokers,serviceclasses,serviceplans", "--all", "--timeout=60s")
 	})

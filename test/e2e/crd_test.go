@@ -292,7 +292,7 @@ spec:
 		},
 		"bindings": {
 			args:   []string{"servicebindings", "-n", "columns"},
-			header: []string{"NAME", "INSTANCE", "SECRET", "READY", "REASON", "AGE"},
+			header: []string{"NAME", "INSTANCE", "SECRET", "READY", "REASON", "EXPIRES", "AGE"},
 			row:    []string{"db", "db", "db-credentials"},
 		},
 	}
