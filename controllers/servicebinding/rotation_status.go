@@ -54,7 +54,9 @@ func parseExpiry(raw json.RawMessage, now time.Time) expiry {
 		if err != nil {
 			return expiry{problem: fmt.Sprintf("metadata.%s %q is not an ISO 8601 date-time such as 2026-12-01T10:00:00Z", f.name, f.value)}
 		}
-		mt := metav1.NewTime(t)
+		// Down to the second, as status stores it: the reconcile that
+		// schedules the rotation then sees the times a later one reads.
+		mt := metav1.NewTime(t.Truncate(time.Second))
 		*f.into = &mt
 	}
 	switch {

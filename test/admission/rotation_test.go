@@ -106,15 +106,15 @@ spec:
     spec: {containers: [{name: app, image: registry.example/app:1}]}
 `
 
-// TestRotationBeforeRenewal: credentials that expire are rotated shortly
-// before renew_before with a successor naming its predecessor; the Secret
-// changes, the Deployment taking them as variables rolls and the one
-// reading files does not; the predecessor is unbound after the grace
-// period, leaving the broker one binding.
+// TestRotationBeforeRenewal: credentials that expire (in 20 s, renew_before
+// at 13 s) are rotated shortly before renew_before with a successor naming
+// its predecessor; the Secret changes, the Deployment taking them as
+// variables rolls and the one reading files does not; the predecessor is
+// unbound after the grace period, leaving the broker one binding.
 func TestRotationBeforeRenewal(t *testing.T) {
 	const ns = "rotation"
 	env.StartManager(t, testenv.SetupCatalog(testenv.CatalogOptions{Webhooks: true}))
-	sample, rec := startRotatingBroker(t, "rotating-broker", ns, 12*time.Second)
+	sample, rec := startRotatingBroker(t, "rotating-broker", ns, 20*time.Second)
 	mustKubectl(t, strings.ReplaceAll(`
 apiVersion: servicecatalog.k8s.io/v1beta1
 kind: ServiceInstance
