@@ -50,6 +50,7 @@ type CommonServiceClassSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
 	ExternalMetadata *runtime.RawExtension `json:"externalMetadata,omitempty"`
 
 	// Tags classify the offering (for example mysql, relational).

@@ -40,6 +40,7 @@ type CommonServicePlanSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
 	ExternalMetadata *runtime.RawExtension `json:"externalMetadata,omitempty"`
 
 	// InstanceCreateParameterSchema is the JSON schema that the parameters
@@ -48,6 +49,7 @@ type CommonServicePlanSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
 	InstanceCreateParameterSchema *runtime.RawExtension `json:"instanceCreateParameterSchema,omitempty"`
 
 	// InstanceUpdateParameterSchema is the JSON schema that the parameters
@@ -56,6 +58,7 @@ type CommonServicePlanSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
 	InstanceUpdateParameterSchema *runtime.RawExtension `json:"instanceUpdateParameterSchema,omitempty"`
 
 	// ServiceBindingCreateParameterSchema is the JSON schema that the
@@ -64,6 +67,7 @@ type CommonServicePlanSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
 	ServiceBindingCreateParameterSchema *runtime.RawExtension `json:"serviceBindingCreateParameterSchema,omitempty"`
 
 	// MaintenanceInfo is the maintenance version the plan offers; an

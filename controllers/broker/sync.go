@@ -38,7 +38,7 @@ func (c *changes) count(n *int) {
 // syncWriters bounds the writes one sync has in flight: a first sync of a
 // large catalog writes a thousand objects, which one after another took
 // seconds, while the API server takes many at once.
-const syncWriters = 16
+const syncWriters = 32
 
 // collisions finds desired names already taken by another broker's classes
 // or plans: OSB ids must be globally unique, and two brokers claiming the
