@@ -192,3 +192,22 @@ func PendingBrokers(ctx context.Context, c client.Reader, cluster bool, namespac
 	}
 	return pending, nil
 }
+
+// unsupportedRequires are the OSB service requirements (the class's
+// requires) a Kubernetes platform cannot meet as the spec demands: it
+// streams no application logs to a syslog drain, routes no requests
+// through a route service, and mounts no broker volumes from a binding.
+var unsupportedRequires = map[string]bool{"syslog_drain": true, "route_forwarding": true, "volume_mount": true}
+
+// UnsupportedRequires lists what a class requires that the catalog cannot
+// provide; the spec says a platform that cannot must not provision or bind
+// it, so admission refuses it.
+func UnsupportedRequires(requires []string) []string {
+	var out []string
+	for _, r := range requires {
+		if unsupportedRequires[r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,6 +78,10 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *v1beta1.ServiceBinding)
 		case !off.Bindable():
 			errs = append(errs, field.Forbidden(specPath.Child("instanceRef", "name"),
 				fmt.Sprintf("plan %q of class %q cannot be bound", off.Plan.ExternalName, off.Class.ExternalName)))
+		case len(offering.UnsupportedRequires(off.Class.Requires)) > 0:
+			errs = append(errs, field.Forbidden(specPath.Child("instanceRef", "name"),
+				fmt.Sprintf("class %q requires %s, which the Service Catalog on Kubernetes cannot provide; its instances cannot be bound",
+					off.Class.ExternalName, strings.Join(offering.UnsupportedRequires(off.Class.Requires), " and "))))
 		default:
 			errs = append(errs, schemacheck.Check(w.Schemas, off.Plan.ServiceBindingCreateParameterSchema, b.Spec.Parameters,
 				len(b.Spec.ParametersFrom) > 0, specPath.Child("parameters"))...)

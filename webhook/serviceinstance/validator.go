@@ -88,6 +88,9 @@ func (w *Webhook) validateOffering(ctx context.Context, old, inst *v1beta1.Servi
 	if class.Removed && old == nil {
 		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("class %q was removed from the broker's catalog; new instances cannot use it", class.Spec.ExternalName)))
 	}
+	if missing := offering.UnsupportedRequires(class.Spec.Requires); len(missing) > 0 && old == nil {
+		errs = append(errs, field.Forbidden(specPath, requiresMessage(class.Spec.ExternalName, missing)))
+	}
 	off, err := offering.Resolve(ctx, w.Cache, inst)
 	var notFound *offering.NotFoundError
 	switch {
@@ -168,4 +171,11 @@ func listOrNone(names []string) string {
 		return "none registered yet"
 	}
 	return strings.Join(names, ", ")
+}
+
+// requiresMessage says why a class that requires what Kubernetes cannot
+// provide is refused, rather than provisioned and then half working.
+func requiresMessage(class string, missing []string) string {
+	return fmt.Sprintf("class %q requires %s, which the Service Catalog on Kubernetes cannot provide (the OSB spec says a platform that cannot must not use the service); choose another class",
+		class, strings.Join(missing, " and "))
 }
