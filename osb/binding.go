@@ -33,11 +33,35 @@ type BindRequest struct {
 // BindResponse is a successful bind. Credentials are only in it for a
 // synchronous bind; an asynchronous one fetches them with GetBinding.
 type BindResponse struct {
-	Async       bool
-	Exists      bool
-	Operation   string
-	Credentials map[string]any
-	Metadata    json.RawMessage
+	Async        bool
+	Exists       bool
+	Operation    string
+	Credentials  map[string]any
+	Metadata     json.RawMessage
+	Endpoints    []Endpoint
+	VolumeMounts []VolumeMount
+}
+
+// Endpoint is a network endpoint of a binding (OSB 2.17 endpoints).
+type Endpoint struct {
+	Host     string   `json:"host"`
+	Ports    []string `json:"ports"`
+	Protocol string   `json:"protocol,omitempty"`
+}
+
+// VolumeMount is a volume of a binding (OSB volume_mounts).
+type VolumeMount struct {
+	Driver       string       `json:"driver"`
+	ContainerDir string       `json:"container_dir"`
+	Mode         string       `json:"mode"`
+	DeviceType   string       `json:"device_type"`
+	Device       VolumeDevice `json:"device"`
+}
+
+// VolumeDevice is the device of a VolumeMount.
+type VolumeDevice struct {
+	VolumeID    string         `json:"volume_id"`
+	MountConfig map[string]any `json:"mount_config,omitempty"`
 }
 
 type bindBody struct {
@@ -56,6 +80,8 @@ type bindingBody struct {
 	SyslogDrainURL  string          `json:"syslog_drain_url"`
 	RouteServiceURL string          `json:"route_service_url"`
 	Parameters      map[string]any  `json:"parameters"`
+	Endpoints       []Endpoint      `json:"endpoints"`
+	VolumeMounts    []VolumeMount   `json:"volume_mounts"`
 }
 
 // Bind sends PUT /v2/service_instances/:iid/service_bindings/:bid.
@@ -77,6 +103,7 @@ func (c *Client) Bind(ctx context.Context, r *BindRequest) (_ *BindResponse, err
 	return &BindResponse{
 		Async: status == http.StatusAccepted, Exists: status == http.StatusOK,
 		Operation: body.Operation, Credentials: body.Credentials, Metadata: body.Metadata,
+		Endpoints: body.Endpoints, VolumeMounts: body.VolumeMounts,
 	}, nil
 }
 
@@ -109,9 +136,11 @@ type GetBindingRequest struct {
 
 // GetBindingResponse is the broker's view of a binding.
 type GetBindingResponse struct {
-	Credentials map[string]any
-	Parameters  map[string]any
-	Metadata    json.RawMessage
+	Credentials  map[string]any
+	Parameters   map[string]any
+	Metadata     json.RawMessage
+	Endpoints    []Endpoint
+	VolumeMounts []VolumeMount
 }
 
 // GetBinding sends GET /v2/service_instances/:iid/service_bindings/:bid.
@@ -131,7 +160,8 @@ func (c *Client) GetBinding(ctx context.Context, r *GetBindingRequest) (_ *GetBi
 	if err := resp.decode(&body); err != nil {
 		return nil, err
 	}
-	return &GetBindingResponse{Credentials: body.Credentials, Parameters: body.Parameters, Metadata: body.Metadata}, nil
+	return &GetBindingResponse{Credentials: body.Credentials, Parameters: body.Parameters, Metadata: body.Metadata,
+		Endpoints: body.Endpoints, VolumeMounts: body.VolumeMounts}, nil
 }
 
 // BindingLastOperationRequest polls an asynchronous bind or unbind.

@@ -13,19 +13,19 @@ type CatalogResponse struct {
 
 // Service is a service offering.
 type Service struct {
-	ID                   string          `json:"id"`
-	Name                 string          `json:"name"`
-	Description          string          `json:"description"`
-	Tags                 []string        `json:"tags,omitempty"`
-	Requires             []string        `json:"requires,omitempty"`
-	Bindable             *bool           `json:"bindable"`
-	InstancesRetrievable bool            `json:"instances_retrievable,omitempty"`
-	BindingsRetrievable  bool            `json:"bindings_retrievable,omitempty"`
-	AllowContextUpdates  bool            `json:"allow_context_updates,omitempty"`
-	Metadata             json.RawMessage `json:"metadata,omitempty"`
-	DashboardClient      json.RawMessage `json:"dashboard_client,omitempty"`
-	PlanUpdatable        bool            `json:"plan_updateable,omitempty"`
-	Plans                []Plan          `json:"plans"`
+	ID                   string           `json:"id"`
+	Name                 string           `json:"name"`
+	Description          string           `json:"description"`
+	Tags                 []string         `json:"tags,omitempty"`
+	Requires             []string         `json:"requires,omitempty"`
+	Bindable             *bool            `json:"bindable"`
+	InstancesRetrievable bool             `json:"instances_retrievable,omitempty"`
+	BindingsRetrievable  bool             `json:"bindings_retrievable,omitempty"`
+	AllowContextUpdates  bool             `json:"allow_context_updates,omitempty"`
+	Metadata             json.RawMessage  `json:"metadata,omitempty"`
+	DashboardClient      *DashboardClient `json:"dashboard_client,omitempty"`
+	PlanUpdatable        bool             `json:"plan_updateable,omitempty"`
+	Plans                []Plan           `json:"plans"`
 }
 
 // Plan is a service plan.
@@ -86,4 +86,11 @@ func (c *Client) GetCatalog(ctx context.Context) (_ *CatalogResponse, err error)
 		return nil, err
 	}
 	return &out, nil
+}
+
+// DashboardClient is a service's OAuth client for dashboard single sign-on.
+type DashboardClient struct {
+	ID          string `json:"id"`
+	Secret      string `json:"secret"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }

@@ -61,6 +61,21 @@ type CommonServiceClassSpec struct {
 	// (syslog_drain, route_forwarding, volume_mount).
 	// +optional
 	Requires []string `json:"requires,omitempty"`
+
+	// DashboardClient is the OAuth client of the service's dashboard, for
+	// single sign-on: its id and redirect URI. Its secret is never kept:
+	// every user who may read classes could read it here.
+	// +optional
+	DashboardClient *DashboardClient `json:"dashboardClient,omitempty"`
+}
+
+// DashboardClient is the OSB dashboard_client without its secret.
+type DashboardClient struct {
+	// ID is the OAuth client id.
+	ID string `json:"id"`
+	// RedirectURI is the dashboard's OAuth redirect URI.
+	// +optional
+	RedirectURI string `json:"redirectURI,omitempty"`
 }
 
 // CommonServiceClassStatus holds the status both class kinds share.

@@ -268,6 +268,47 @@ type ServiceBindingStatus struct {
 	// upon.
 	// +optional
 	ObservedRotationRequests int64 `json:"observedRotationRequests,omitempty"`
+
+	// Endpoints are the network endpoints the broker says the application
+	// connects to (the bind answer's endpoints).
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	Endpoints []BindingEndpoint `json:"endpoints,omitempty"`
+
+	// VolumeMounts are the volumes the broker's bind answer lists, with the
+	// names (never the values) of each device's mount configuration.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	VolumeMounts []BindingVolumeMount `json:"volumeMounts,omitempty"`
+}
+
+// BindingEndpoint is a host and ports an application of the binding may
+// connect to.
+type BindingEndpoint struct {
+	// Host is a host name or IP address.
+	Host string `json:"host"`
+	// Ports are ports or port ranges (9000-9010).
+	// +kubebuilder:validation:MaxItems=64
+	Ports []string `json:"ports"`
+	// Protocol is tcp (the default), udp or all.
+	// +optional
+	Protocol string `json:"protocol,omitempty"`
+}
+
+// BindingVolumeMount is a volume of a bind answer.
+type BindingVolumeMount struct {
+	Driver       string `json:"driver"`
+	ContainerDir string `json:"containerDir"`
+	// Mode is r or rw.
+	Mode string `json:"mode"`
+	// DeviceType is shared.
+	DeviceType string `json:"deviceType"`
+	// VolumeID identifies the volume at the broker.
+	VolumeID string `json:"volumeID"`
+	// MountConfigKeys are the names of the device's mount configuration:
+	// its values may be credentials, which never go into status.
+	// +optional
+	MountConfigKeys []string `json:"mountConfigKeys,omitempty"`
 }
 
 // BindingRotation is a rotation in progress. It is written before the

@@ -175,7 +175,17 @@ func classSpec(svc osb.Service) v1beta1.CommonServiceClassSpec {
 		ExternalMetadata:     rawObject(svc.Metadata),
 		Tags:                 svc.Tags,
 		Requires:             svc.Requires,
+		DashboardClient:      dashboardClient(svc.DashboardClient),
 	}
+}
+
+// dashboardClient keeps the id and redirect URI; the secret stays out of
+// an object every catalog user may read.
+func dashboardClient(c *osb.DashboardClient) *v1beta1.DashboardClient {
+	if c == nil || c.ID == "" {
+		return nil
+	}
+	return &v1beta1.DashboardClient{ID: c.ID, RedirectURI: c.RedirectURI}
 }
 
 func planSpec(plan osb.Plan, schemas *schema.Cache) (v1beta1.CommonServicePlanSpec, []string) {

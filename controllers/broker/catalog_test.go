@@ -256,3 +256,11 @@ func TestCountPlans(t *testing.T) {
 	assert.Equal(t, "the broker's catalog lists 3 plans, more than the 2 one broker may offer; it was not applied. "+
 		"Split the broker's services, or ask the cluster's operator to raise the manager's plan cap", tooManyPlansMessage(3, 2))
 }
+
+// TestDashboardClientKeepsNoSecret: a class keeps its dashboard client's id
+// and redirect URI, never its secret, which every catalog user could read.
+func TestDashboardClientKeepsNoSecret(t *testing.T) {
+	spec := classSpec(osb.Service{ID: "s", Name: "db", DashboardClient: &osb.DashboardClient{ID: "sso", Secret: "dashboard-canary", RedirectURI: "https://dash.example.com/cb"}})
+	assert.Equal(t, &v1beta1.DashboardClient{ID: "sso", RedirectURI: "https://dash.example.com/cb"}, spec.DashboardClient)
+	assert.Nil(t, classSpec(osb.Service{ID: "s", Name: "db"}).DashboardClient)
+}

@@ -2,7 +2,6 @@ package servicebinding
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,7 +43,7 @@ func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	n, err := bindAnswered(b, resp, err, r.attempts())
 	logAnswer(s, "bind", n, err)
 	if n == store {
-		return r.storeCredentials(ctx, s, resp.Credentials, resp.Metadata)
+		return r.storeCredentials(ctx, s, answerOfBind(resp))
 	}
 	return r.follow(ctx, s, n, err)
 }
@@ -84,11 +83,12 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 
 // storeCredentials writes the credentials of a finished bind and records
 // the binding as Ready, with their expiry.
-func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, creds map[string]any, metadata json.RawMessage) (ctrl.Result, error) {
-	err := r.writeCredentials(ctx, s.b, creds)
+func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (ctrl.Result, error) {
+	err := r.writeCredentials(ctx, s.b, a.credentials)
 	n := credentialsStored(s.b, err)
 	if n == done && err == nil {
-		recordExpiry(s.b, parseExpiry(metadata, r.Now()))
+		recordExpiry(s.b, parseExpiry(a.metadata, r.Now()))
+		recordEndpoints(s.b, a)
 	}
 	if n == done && !s.b.DeletionTimestamp.IsZero() {
 		// A bind that finished while the binding was being deleted: unbind.
@@ -138,7 +138,7 @@ func (r *Reconciler) fetchCredentials(ctx context.Context, s *scope) (ctrl.Resul
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.storeCredentials(ctx, s, got.Credentials, got.Metadata)
+	return r.storeCredentials(ctx, s, answerOfFetch(got))
 }
 
 // logAnswer logs what a broker's answer led to.

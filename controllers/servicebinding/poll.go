@@ -67,5 +67,5 @@ func (r *Reconciler) fetchAfterBind(ctx context.Context, s *scope, c *osb.Client
 		startOrphanMitigation(b, "fetching the credentials failed: "+err.Error())
 		return r.follow(ctx, s, mitigate, nil)
 	}
-	return r.storeCredentials(ctx, s, got.Credentials, got.Metadata)
+	return r.storeCredentials(ctx, s, answerOfFetch(got))
 }

@@ -159,6 +159,7 @@ func (r *Reconciler) finishRotation(ctx context.Context, s *scope, resp *osb.Bin
 		b.Status.ExternalProperties = &v1beta1.PropertiesState{Parameters: params.ForStatus(), ParameterChecksum: params.Checksum(), UserInfo: b.Spec.UserInfo.DeepCopy()}
 	}
 	rotated(b, parseExpiry(resp.Metadata, r.Now()), gracePeriod(b, r.RotationGracePeriod), r.Now())
+	recordEndpoints(b, answerOfBind(resp))
 	s.log.Info("Credentials rotated", "reason", reason, "bindingID", bindingID(b), "predecessorID", b.Status.PreviousBindingID)
 	r.Recorder.Eventf(b, nil, "Normal", v1beta1.ReasonCredentialsRotated, "Rotate", "the Secrets hold the credentials of binding %s; binding %s is unbound by %s",
 		bindingID(b), b.Status.PreviousBindingID, b.Status.PreviousUnbindTime.UTC().Format(time.RFC3339))

@@ -1,8 +1,10 @@
 package servicebinding
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -291,4 +293,40 @@ func brokerUnreachable(b *v1beta1.ServiceBinding, err error) {
 func credentialsLost(b *v1beta1.ServiceBinding) {
 	setReady(b, metav1.ConditionFalse, reasonErrorInjectingBindResult,
 		"the credentials Secret was deleted and the broker does not let them be fetched again; delete and recreate the binding")
+}
+
+// answer is what a bind or fetch answered with credentials.
+type answer struct {
+	credentials  map[string]any
+	metadata     json.RawMessage
+	endpoints    []osb.Endpoint
+	volumeMounts []osb.VolumeMount
+}
+
+func answerOfBind(r *osb.BindResponse) answer {
+	return answer{r.Credentials, r.Metadata, r.Endpoints, r.VolumeMounts}
+}
+
+func answerOfFetch(r *osb.GetBindingResponse) answer {
+	return answer{r.Credentials, r.Metadata, r.Endpoints, r.VolumeMounts}
+}
+
+// recordEndpoints keeps the answer's endpoints and volume mounts in
+// status; of a device's mount configuration only the names, since its
+// values may be credentials.
+func recordEndpoints(b *v1beta1.ServiceBinding, a answer) {
+	b.Status.Endpoints = nil
+	for _, e := range a.endpoints[:min(len(a.endpoints), 64)] {
+		b.Status.Endpoints = append(b.Status.Endpoints, v1beta1.BindingEndpoint{Host: e.Host, Ports: e.Ports[:min(len(e.Ports), 64)], Protocol: e.Protocol})
+	}
+	b.Status.VolumeMounts = nil
+	for _, v := range a.volumeMounts[:min(len(a.volumeMounts), 16)] {
+		keys := make([]string, 0, len(v.Device.MountConfig))
+		for k := range v.Device.MountConfig {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.Status.VolumeMounts = append(b.Status.VolumeMounts, v1beta1.BindingVolumeMount{Driver: v.Driver, ContainerDir: v.ContainerDir, Mode: v.Mode,
+			DeviceType: v.DeviceType, VolumeID: v.Device.VolumeID, MountConfigKeys: keys})
+	}
 }
