@@ -22,6 +22,12 @@ const (
 	// AnnotationRolloutOnRotation, "false" on a workload or its pod
 	// template, keeps the catalog from rolling it after a rotation.
 	AnnotationRolloutOnRotation = "servicecatalog.k8s.io/rollout-on-rotation"
+	// AnnotationBindingType and AnnotationBindingProvider, on a binding,
+	// set the servicebinding.io type and provider entries of its Secret
+	// (otherwise the broker's credentials, else the class's first tag and
+	// its metadata's providerDisplayName or the broker's name).
+	AnnotationBindingType     = "servicecatalog.k8s.io/binding-type"
+	AnnotationBindingProvider = "servicecatalog.k8s.io/binding-provider"
 )
 
 // Finalizers of instances and bindings.

@@ -269,6 +269,12 @@ type ServiceBindingStatus struct {
 	// +optional
 	ObservedRotationRequests int64 `json:"observedRotationRequests,omitempty"`
 
+	// Binding is the Secret of the credentials, as the servicebinding.io
+	// Provisioned Service duck type has it, so its runtimes and libraries
+	// take a ServiceBinding as a provisioned service.
+	// +optional
+	Binding *LocalObjectReference `json:"binding,omitempty"`
+
 	// Endpoints are the network endpoints the broker says the application
 	// connects to (the bind answer's endpoints).
 	// +optional

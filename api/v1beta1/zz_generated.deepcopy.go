@@ -1092,6 +1092,11 @@ func (in *ServiceBindingStatus) DeepCopyInto(out *ServiceBindingStatus) {
 		in, out := &in.LastRotationTime, &out.LastRotationTime
 		*out = (*in).DeepCopy()
 	}
+	if in.Binding != nil {
+		in, out := &in.Binding, &out.Binding
+		*out = new(LocalObjectReference)
+		**out = **in
+	}
 	if in.Endpoints != nil {
 		in, out := &in.Endpoints, &out.Endpoints
 		*out = make([]BindingEndpoint, len(*in))

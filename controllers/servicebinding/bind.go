@@ -84,7 +84,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 // storeCredentials writes the credentials of a finished bind and records
 // the binding as Ready, with their expiry.
 func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (ctrl.Result, error) {
-	err := r.writeCredentials(ctx, s.b, a.credentials)
+	err := r.writeCredentials(ctx, s.b, a.credentials, s.off)
 	n := credentialsStored(s.b, err)
 	if n == done && err == nil {
 		recordExpiry(s.b, parseExpiry(a.metadata, r.Now()))

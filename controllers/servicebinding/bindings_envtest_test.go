@@ -86,8 +86,9 @@ spec:
 	assert.Equal(t, map[string]string{
 		"uri": "db://h:5432/x", "host": "h", "port": "5432", "username": "u", "password": "p",
 		"address": "h:5432", "driver": "postgres", "sslmode": "require",
+		"type": "sql", "provider": "broker", // servicebinding.io: the class's first tag, the broker's name
 	}, got)
-	assert.Equal(t, []string{"address", "driver", "host", "password", "port", "sslmode", "uri", "username"}, transformed.Status.SecretKeys)
+	assert.Equal(t, []string{"address", "driver", "host", "password", "port", "provider", "sslmode", "type", "uri", "username"}, transformed.Status.SecretKeys)
 	require.Len(t, secret.OwnerReferences, 1)
 	assert.Equal(t, "transformed", secret.OwnerReferences[0].Name)
 

@@ -147,7 +147,7 @@ func (r *Reconciler) rotate(ctx context.Context, s *scope) (ctrl.Result, error) 
 // makes the workloads that took the old ones as variables roll.
 func (r *Reconciler) finishRotation(ctx context.Context, s *scope, resp *osb.BindResponse, params parameters.Set) (ctrl.Result, error) {
 	b := s.b
-	if err := r.writeCredentials(ctx, b, resp.Credentials); err != nil {
+	if err := r.writeCredentials(ctx, b, resp.Credentials, s.off); err != nil {
 		// The successor stays recorded and is tried again (the broker
 		// answers the same credentials), or unbound if the binding goes.
 		return r.failRotation(ctx, s, fmt.Errorf("writing its credentials: %w", err))

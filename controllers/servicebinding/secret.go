@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/offering"
 )
 
 // LabelBinding marks the Secrets a binding owns.
@@ -215,11 +216,12 @@ func (r *Reconciler) deleteSecrets(ctx context.Context, b *v1beta1.ServiceBindin
 
 // writeCredentials writes the credentials Secret and the env Secret and
 // records the key names in status.
-func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBinding, creds map[string]any) error {
+func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBinding, creds map[string]any, off *offering.Offering) error {
 	data := credentialData(creds)
 	if err := applyTransforms(ctx, r.APIReader, b, creds, data); err != nil {
 		return err
 	}
+	addServiceBindingEntries(data, b, off)
 	env, err := envData(b.Name, data)
 	if err != nil {
 		return err
@@ -233,7 +235,41 @@ func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBin
 	// Key names only, never values.
 	b.Status.SecretKeys = sortedKeys(data)
 	b.Status.EnvSecretName = v1beta1.EnvSecretNameOf(b.Name)
+	b.Status.Binding = &v1beta1.LocalObjectReference{Name: b.CredentialsSecretName()}
 	return nil
+}
+
+// addServiceBindingEntries gives the Secret the type and provider entries
+// servicebinding.io asks for (libraries reading $SERVICE_BINDING_ROOT pick
+// a binding by its type): the binding's annotation, else what the broker
+// sent, else the class's first tag (its name without tags) and its
+// metadata's providerDisplayName, or the broker's name.
+func addServiceBindingEntries(data map[string][]byte, b *v1beta1.ServiceBinding, off *offering.Offering) {
+	var tag, provider string
+	if off != nil {
+		// servicebinding.io requires a type: the class's name when it has
+		// no tag.
+		tag = off.Class.ExternalName
+		if len(off.Class.Tags) > 0 {
+			tag = off.Class.Tags[0]
+		}
+		provider = off.BrokerName
+		var md struct {
+			ProviderDisplayName string `json:"providerDisplayName"`
+		}
+		if off.Class.ExternalMetadata != nil && json.Unmarshal(off.Class.ExternalMetadata.Raw, &md) == nil && md.ProviderDisplayName != "" {
+			provider = md.ProviderDisplayName
+		}
+	}
+	for key, fallback := range map[string]string{"type": tag, "provider": provider} {
+		override := b.Annotations[map[string]string{"type": v1beta1.AnnotationBindingType, "provider": v1beta1.AnnotationBindingProvider}[key]]
+		switch {
+		case override != "":
+			data[key] = []byte(override)
+		case len(data[key]) == 0 && fallback != "":
+			data[key] = []byte(fallback)
+		}
+	}
 }
 
 // boundSecrets reads the Secrets of a bound binding: the credentials

@@ -92,7 +92,7 @@ func Catalog() osb.CatalogResponse {
 			ID: DatabaseServiceID, Name: "sample-db", Description: "A PostgreSQL-compatible database (sample broker)",
 			Bindable: &yes, PlanUpdatable: true, InstancesRetrievable: true, BindingsRetrievable: true,
 			Tags:     []string{"database", "sql"},
-			Metadata: mustJSON(map[string]any{"displayName": "Sample Database", "documentationUrl": "https://example.com/sample-db"}),
+			Metadata: mustJSON(map[string]any{"displayName": "Sample Database", "providerDisplayName": "Sample Broker", "documentationUrl": "https://example.com/sample-db"}),
 			Plans: []osb.Plan{
 				databasePlan(SmallPlanID, "small", "A small database, up to 100 GB", true, 100),
 				medium,
