@@ -80,8 +80,27 @@ type bindingBody struct {
 	SyslogDrainURL  string          `json:"syslog_drain_url"`
 	RouteServiceURL string          `json:"route_service_url"`
 	Parameters      map[string]any  `json:"parameters"`
-	Endpoints       []Endpoint      `json:"endpoints"`
-	VolumeMounts    []VolumeMount   `json:"volume_mounts"`
+	// Kept raw and read leniently: a malformed entry must not
+	// fail a bind whose credentials the broker has already made.
+	Endpoints    json.RawMessage `json:"endpoints"`
+	VolumeMounts json.RawMessage `json:"volume_mounts"`
+}
+
+// lenient decodes a list, keeping the entries that decode and dropping
+// the others.
+func lenient[T any](raw json.RawMessage) []T {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []T
+	for _, item := range items {
+		var v T
+		if json.Unmarshal(item, &v) == nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Bind sends PUT /v2/service_instances/:iid/service_bindings/:bid.
@@ -103,7 +122,7 @@ func (c *Client) Bind(ctx context.Context, r *BindRequest) (_ *BindResponse, err
 	return &BindResponse{
 		Async: status == http.StatusAccepted, Exists: status == http.StatusOK,
 		Operation: body.Operation, Credentials: body.Credentials, Metadata: body.Metadata,
-		Endpoints: body.Endpoints, VolumeMounts: body.VolumeMounts,
+		Endpoints: lenient[Endpoint](body.Endpoints), VolumeMounts: lenient[VolumeMount](body.VolumeMounts),
 	}, nil
 }
 
@@ -161,7 +180,7 @@ func (c *Client) GetBinding(ctx context.Context, r *GetBindingRequest) (_ *GetBi
 		return nil, err
 	}
 	return &GetBindingResponse{Credentials: body.Credentials, Parameters: body.Parameters, Metadata: body.Metadata,
-		Endpoints: body.Endpoints, VolumeMounts: body.VolumeMounts}, nil
+		Endpoints: lenient[Endpoint](body.Endpoints), VolumeMounts: lenient[VolumeMount](body.VolumeMounts)}, nil
 }
 
 // BindingLastOperationRequest polls an asynchronous bind or unbind.

@@ -13,19 +13,19 @@ type CatalogResponse struct {
 
 // Service is a service offering.
 type Service struct {
-	ID                   string           `json:"id"`
-	Name                 string           `json:"name"`
-	Description          string           `json:"description"`
-	Tags                 []string         `json:"tags,omitempty"`
-	Requires             []string         `json:"requires,omitempty"`
-	Bindable             *bool            `json:"bindable"`
-	InstancesRetrievable bool             `json:"instances_retrievable,omitempty"`
-	BindingsRetrievable  bool             `json:"bindings_retrievable,omitempty"`
-	AllowContextUpdates  bool             `json:"allow_context_updates,omitempty"`
-	Metadata             json.RawMessage  `json:"metadata,omitempty"`
-	DashboardClient      *DashboardClient `json:"dashboard_client,omitempty"`
-	PlanUpdatable        bool             `json:"plan_updateable,omitempty"`
-	Plans                []Plan           `json:"plans"`
+	ID                   string          `json:"id"`
+	Name                 string          `json:"name"`
+	Description          string          `json:"description"`
+	Tags                 []string        `json:"tags,omitempty"`
+	Requires             []string        `json:"requires,omitempty"`
+	Bindable             *bool           `json:"bindable"`
+	InstancesRetrievable bool            `json:"instances_retrievable,omitempty"`
+	BindingsRetrievable  bool            `json:"bindings_retrievable,omitempty"`
+	AllowContextUpdates  bool            `json:"allow_context_updates,omitempty"`
+	Metadata             json.RawMessage `json:"metadata,omitempty"`
+	DashboardClient      json.RawMessage `json:"dashboard_client,omitempty"`
+	PlanUpdatable        bool            `json:"plan_updateable,omitempty"`
+	Plans                []Plan          `json:"plans"`
 }
 
 // Plan is a service plan.
@@ -86,6 +86,16 @@ func (c *Client) GetCatalog(ctx context.Context) (_ *CatalogResponse, err error)
 		return nil, err
 	}
 	return &out, nil
+}
+
+// DashboardClientOf reads a service's dashboard_client; nil when it has
+// none or it is malformed, which is no reason to refuse the catalog.
+func DashboardClientOf(s Service) *DashboardClient {
+	var c DashboardClient
+	if len(s.DashboardClient) == 0 || json.Unmarshal(s.DashboardClient, &c) != nil {
+		return nil
+	}
+	return &c
 }
 
 // DashboardClient is a service's OAuth client for dashboard single sign-on.

@@ -292,6 +292,7 @@ type ServiceBindingStatus struct {
 // connect to.
 type BindingEndpoint struct {
 	// Host is a host name or IP address.
+	// +kubebuilder:validation:MaxLength=253
 	Host string `json:"host"`
 	// Ports are ports or port ranges (9000-9010).
 	// +kubebuilder:validation:MaxItems=64
@@ -314,6 +315,7 @@ type BindingVolumeMount struct {
 	// MountConfigKeys are the names of the device's mount configuration:
 	// its values may be credentials, which never go into status.
 	// +optional
+	// +kubebuilder:validation:MaxItems=64
 	MountConfigKeys []string `json:"mountConfigKeys,omitempty"`
 }
 

@@ -175,7 +175,7 @@ func classSpec(svc osb.Service) v1beta1.CommonServiceClassSpec {
 		ExternalMetadata:     rawObject(svc.Metadata),
 		Tags:                 svc.Tags,
 		Requires:             svc.Requires,
-		DashboardClient:      dashboardClient(svc.DashboardClient),
+		DashboardClient:      dashboardClient(osb.DashboardClientOf(svc)),
 	}
 }
 

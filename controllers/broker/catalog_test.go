@@ -260,7 +260,8 @@ func TestCountPlans(t *testing.T) {
 // TestDashboardClientKeepsNoSecret: a class keeps its dashboard client's id
 // and redirect URI, never its secret, which every catalog user could read.
 func TestDashboardClientKeepsNoSecret(t *testing.T) {
-	spec := classSpec(osb.Service{ID: "s", Name: "db", DashboardClient: &osb.DashboardClient{ID: "sso", Secret: "dashboard-canary", RedirectURI: "https://dash.example.com/cb"}})
+	spec := classSpec(osb.Service{ID: "s", Name: "db", DashboardClient: []byte(`{"id": "sso", "secret": "dashboard-canary", "redirect_uri": "https://dash.example.com/cb"}`)})
 	assert.Equal(t, &v1beta1.DashboardClient{ID: "sso", RedirectURI: "https://dash.example.com/cb"}, spec.DashboardClient)
 	assert.Nil(t, classSpec(osb.Service{ID: "s", Name: "db"}).DashboardClient)
+	assert.Nil(t, classSpec(osb.Service{ID: "s", Name: "db", DashboardClient: []byte(`{"id": 7}`)}).DashboardClient, "malformed: dropped, the catalog stands")
 }

@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb"
@@ -106,6 +107,10 @@ func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (
 func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
 	creds, envExists, err := r.boundSecrets(ctx, b)
+	if creds != nil && b.Status.Binding == nil {
+		// Bound before status.binding existed: the duck type needs it.
+		b.Status.Binding = &v1beta1.LocalObjectReference{Name: b.CredentialsSecretName()}
+	}
 	switch {
 	case err != nil || (creds != nil && envExists):
 		return ctrl.Result{}, err

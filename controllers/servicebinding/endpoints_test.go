@@ -4,8 +4,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -26,4 +28,26 @@ func TestRecordEndpoints(t *testing.T) {
 	recordEndpoints(b, answer{})
 	assert.Nil(t, b.Status.Endpoints, "an answer without endpoints clears them")
 	assert.Nil(t, b.Status.VolumeMounts)
+}
+
+// TestServiceBindingEntries: type and provider are added when the
+// credentials lack them in any case, an annotation replaces the broker's,
+// and what was added stays out of the env Secret.
+func TestServiceBindingEntries(t *testing.T) {
+	off := &offering.Offering{BrokerName: "sample", Class: v1beta1.CommonServiceClassSpec{ExternalName: "db", Tags: []string{"postgresql"}}}
+	data := map[string][]byte{"password": []byte("p")}
+	added := addServiceBindingEntries(data, &v1beta1.ServiceBinding{}, off)
+	assert.Equal(t, "postgresql", string(data["type"]))
+	assert.Equal(t, "sample", string(data["provider"]))
+	assert.ElementsMatch(t, []string{"type", "provider"}, added)
+	assert.Equal(t, map[string][]byte{"password": []byte("p")}, without(data, added))
+
+	fromBroker := map[string][]byte{"TYPE": []byte("mysql")}
+	added = addServiceBindingEntries(fromBroker, &v1beta1.ServiceBinding{}, off)
+	assert.NotContains(t, fromBroker, "type", "the broker's TYPE is kept, not doubled (DB_TYPE would clash)")
+	assert.Equal(t, []string{"provider"}, added)
+
+	overridden := map[string][]byte{"Type": []byte("mysql")}
+	addServiceBindingEntries(overridden, &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{v1beta1.AnnotationBindingType: "mariadb"}}}, off)
+	assert.Equal(t, map[string][]byte{"type": []byte("mariadb"), "provider": []byte("sample")}, overridden, "the annotation replaces the broker's entry")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -218,11 +219,14 @@ func (r *Reconciler) deleteSecrets(ctx context.Context, b *v1beta1.ServiceBindin
 // records the key names in status.
 func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBinding, creds map[string]any, off *offering.Offering) error {
 	data := credentialData(creds)
+	// Before the transforms, which may rename or remove them as they may
+	// any key; never in the env Secret, where <BINDING>_TYPE could clash
+	// with a credential or replace a variable the pod has from elsewhere.
+	added := addServiceBindingEntries(data, b, off)
 	if err := applyTransforms(ctx, r.APIReader, b, creds, data); err != nil {
 		return err
 	}
-	addServiceBindingEntries(data, b, off)
-	env, err := envData(b.Name, data)
+	env, err := envData(b.Name, without(data, added))
 	if err != nil {
 		return err
 	}
@@ -244,7 +248,7 @@ func (r *Reconciler) writeCredentials(ctx context.Context, b *v1beta1.ServiceBin
 // a binding by its type): the binding's annotation, else what the broker
 // sent, else the class's first tag (its name without tags) and its
 // metadata's providerDisplayName, or the broker's name.
-func addServiceBindingEntries(data map[string][]byte, b *v1beta1.ServiceBinding, off *offering.Offering) {
+func addServiceBindingEntries(data map[string][]byte, b *v1beta1.ServiceBinding, off *offering.Offering) (added []string) {
 	var tag, provider string
 	if off != nil {
 		// servicebinding.io requires a type: the class's name when it has
@@ -264,12 +268,43 @@ func addServiceBindingEntries(data map[string][]byte, b *v1beta1.ServiceBinding,
 	for key, fallback := range map[string]string{"type": tag, "provider": provider} {
 		override := b.Annotations[map[string]string{"type": v1beta1.AnnotationBindingType, "provider": v1beta1.AnnotationBindingProvider}[key]]
 		switch {
-		case override != "":
+		case override != "" && !hasKeyFold(data, key):
 			data[key] = []byte(override)
-		case len(data[key]) == 0 && fallback != "":
+			added = append(added, key)
+		case override != "":
+			// The broker's entry (of any case) is replaced, not doubled.
+			for k := range data {
+				if strings.EqualFold(k, key) {
+					delete(data, k)
+				}
+			}
+			data[key] = []byte(override)
+		case !hasKeyFold(data, key) && fallback != "":
 			data[key] = []byte(fallback)
+			added = append(added, key)
 		}
 	}
+	return added
+}
+
+func hasKeyFold(data map[string][]byte, key string) bool {
+	for k := range data {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// without is data less keys.
+func without(data map[string][]byte, keys []string) map[string][]byte {
+	out := make(map[string][]byte, len(data))
+	for k, v := range data {
+		if !slices.Contains(keys, k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // boundSecrets reads the Secrets of a bound binding: the credentials

@@ -317,16 +317,24 @@ func answerOfFetch(r *osb.GetBindingResponse) answer {
 func recordEndpoints(b *v1beta1.ServiceBinding, a answer) {
 	b.Status.Endpoints = nil
 	for _, e := range a.endpoints[:min(len(a.endpoints), 64)] {
-		b.Status.Endpoints = append(b.Status.Endpoints, v1beta1.BindingEndpoint{Host: e.Host, Ports: e.Ports[:min(len(e.Ports), 64)], Protocol: e.Protocol})
+		ports := []string{}
+		for _, p := range e.Ports[:min(len(e.Ports), 64)] {
+			ports = append(ports, clip(p, 64))
+		}
+		b.Status.Endpoints = append(b.Status.Endpoints, v1beta1.BindingEndpoint{Host: clip(e.Host, 253), Ports: ports, Protocol: clip(e.Protocol, 16)})
 	}
 	b.Status.VolumeMounts = nil
 	for _, v := range a.volumeMounts[:min(len(a.volumeMounts), 16)] {
 		keys := make([]string, 0, len(v.Device.MountConfig))
 		for k := range v.Device.MountConfig {
-			keys = append(keys, k)
+			keys = append(keys, clip(k, 253))
 		}
 		sort.Strings(keys)
-		b.Status.VolumeMounts = append(b.Status.VolumeMounts, v1beta1.BindingVolumeMount{Driver: v.Driver, ContainerDir: v.ContainerDir, Mode: v.Mode,
-			DeviceType: v.DeviceType, VolumeID: v.Device.VolumeID, MountConfigKeys: keys})
+		b.Status.VolumeMounts = append(b.Status.VolumeMounts, v1beta1.BindingVolumeMount{Driver: clip(v.Driver, 253), ContainerDir: clip(v.ContainerDir, 4096), Mode: clip(v.Mode, 8),
+			DeviceType: clip(v.DeviceType, 64), VolumeID: clip(v.Device.VolumeID, 253), MountConfigKeys: keys[:min(len(keys), 64)]})
 	}
 }
+
+// clip bounds what a broker puts into status, so one answer cannot grow
+// the object past what the API server stores.
+func clip(s string, n int) string { return s[:min(len(s), n)] }

@@ -115,7 +115,8 @@ spec:
 	assert.Equal(t, secret.Data["uri"], envSecret.Data["MYDB01_BINDING_URI"])
 	var binding v1beta1.ServiceBinding
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "walkthrough", Name: "mydb01-binding"}, &binding))
-	assert.Equal(t, []string{"database", "host", "password", "port", "uri", "username"}, binding.Status.SecretKeys)
+	assert.Equal(t, []string{"database", "host", "password", "port", "provider", "type", "uri", "username"}, binding.Status.SecretKeys, "with the servicebinding.io entries")
+	assert.NotContains(t, envSecret.Data, "MYDB01_BINDING_TYPE", "servicebinding.io entries are files only")
 	statusJSON, _ := json.Marshal(binding.Status)
 	assert.NotContains(t, string(statusJSON), string(secret.Data["password"]), "no credential in status")
 	require.Len(t, sample.Summary().Bindings, 1)
