@@ -34,7 +34,7 @@ type desiredCatalog struct {
 // buildCatalog turns a broker's catalog into classes and plans, keeping only
 // what the restrictions allow. It checks the whole catalog and returns every
 // problem it finds; a catalog with problems must not be applied.
-func buildCatalog(resp *osb.CatalogResponse, allowed restrictions, schemas *schema.Cache) (desiredCatalog, []string) {
+func buildCatalog(resp *osb.CatalogResponse, allowed catalogFilter, schemas *schema.Cache) (desiredCatalog, []string) {
 	var out desiredCatalog
 	check := newCatalogCheck()
 	for i, svc := range resp.Services {

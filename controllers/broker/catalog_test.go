@@ -113,7 +113,7 @@ func TestOversizedSchemaIsAProblem(t *testing.T) {
 	assert.Contains(t, problems[0], `service "s" plan "p": instance update schema: schema larger than 64 kB`)
 }
 
-func noRestrictions(t *testing.T) restrictions {
+func noRestrictions(t *testing.T) catalogFilter {
 	t.Helper()
 	r, err := parseRestrictions(nil)
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/x509"
 	"fmt"
 	"net/url"
@@ -14,12 +15,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/restrictions"
 	"github.com/servicecatalog/service-catalog/osb/reach"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
@@ -132,12 +133,14 @@ func (v *Validator[T]) validate(ctx context.Context, b T) (admission.Warnings, e
 		warnings = append(warnings, fmt.Sprintf("relistDuration %s is below the manager's minimum of %s: the catalog is fetched every %s", spec.RelistDuration.Duration, floor, floor))
 	}
 	if r := spec.CatalogRestrictions; r != nil {
-		for name, reqs := range map[string][]string{"serviceClass": r.ServiceClass, "servicePlan": r.ServicePlan} {
-			if len(reqs) == 0 {
-				continue
+		for name, terms := range map[string][]string{"serviceClass": r.ServiceClass, "servicePlan": r.ServicePlan} {
+			keys := restrictions.ClassKeys
+			if name == "servicePlan" {
+				keys = restrictions.PlanKeys
 			}
-			if _, err := labels.Parse(strings.Join(reqs, ",")); err != nil {
-				errs = append(errs, field.Invalid(specPath.Child("catalogRestrictions", name), reqs, err.Error()))
+			var bad *restrictions.Error
+			if _, err := restrictions.Parse(terms, keys); errors.As(err, &bad) {
+				errs = append(errs, field.Invalid(specPath.Child("catalogRestrictions", name).Index(bad.Index), bad.Term, bad.Problem))
 			}
 		}
 	}
