@@ -6,8 +6,8 @@ package broker
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
-	"github.com/servicecatalog/service-catalog/restrictions"
 	"github.com/servicecatalog/service-catalog/osb/reach"
+	"github.com/servicecatalog/service-catalog/restrictions"
 	"github.com/servicecatalog/service-catalog/webhook/access"
 )
 
