@@ -111,6 +111,7 @@ type UpdateInstanceResponse struct {
 	Async        bool
 	DashboardURL string
 	Operation    string
+	Metadata     json.RawMessage
 }
 
 type updateBody struct {
@@ -144,7 +145,7 @@ func (c *Client) UpdateInstance(ctx context.Context, r *UpdateInstanceRequest) (
 	if err := resp.decode(&body); err != nil {
 		return nil, err
 	}
-	return &UpdateInstanceResponse{Async: resp.status == http.StatusAccepted, DashboardURL: body.DashboardURL, Operation: body.Operation}, nil
+	return &UpdateInstanceResponse{Async: resp.status == http.StatusAccepted, DashboardURL: body.DashboardURL, Operation: body.Operation, Metadata: body.Metadata}, nil
 }
 
 // DeprovisionRequest asks the broker to delete an instance.

@@ -258,6 +258,11 @@ type ServiceInstanceStatus struct {
 	// +optional
 	DashboardURL *string `json:"dashboardURL,omitempty"`
 
+	// Metadata is what the broker last said of the instance in its
+	// provision or update answer (OSB instance metadata).
+	// +optional
+	Metadata *InstanceMetadata `json:"metadata,omitempty"`
+
 	// Retry records failed provision attempts that may pass when tried
 	// again; the Ready condition says what failed and when the next
 	// attempt is.
@@ -300,4 +305,20 @@ type ServiceInstanceList struct {
 
 func init() {
 	SchemeBuilder.Register(&ServiceInstance{}, &ServiceInstanceList{})
+}
+
+// InstanceMetadata is the OSB metadata of a service instance.
+type InstanceMetadata struct {
+	// Labels are the broker's key-value pairs for grouping instances.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Labels map[string]string `json:"labels,omitempty"`
+	// Attributes are the broker's further key-value pairs, as it sent
+	// them (at most 16 kB).
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
+	Attributes *runtime.RawExtension `json:"attributes,omitempty"`
 }

@@ -1,10 +1,12 @@
 package serviceinstance
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/status"
@@ -142,6 +144,7 @@ func asyncStarted(inst *v1beta1.ServiceInstance, operation string) next {
 func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionResponse, err error, retry status.Attempts) (next, error) {
 	if err == nil {
 		setDashboard(inst, resp.DashboardURL)
+		setMetadata(inst, resp.Metadata)
 		if resp.Async {
 			setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisioning, "The broker is provisioning the instance asynchronously")
 			return asyncStarted(inst, resp.Operation), nil
@@ -164,6 +167,40 @@ func provisionAnswered(inst *v1beta1.ServiceInstance, resp *osb.ProvisionRespons
 	inst.Status.DeprovisionStatus = v1beta1.DeprovisionStatusNotRequired
 	setFailed(inst, v1beta1.ReasonProvisionCallFailed, msg+". Fix the spec, or raise spec.updateRequests to try again")
 	return done, nil
+}
+
+// setMetadata keeps the broker's instance metadata (labels, attributes),
+// leniently: a malformed or oversized part is dropped, never an error.
+func setMetadata(inst *v1beta1.ServiceInstance, raw json.RawMessage) {
+	var md struct {
+		Labels     map[string]any  `json:"labels"`
+		Attributes json.RawMessage `json:"attributes"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &md) != nil {
+		return
+	}
+	out := &v1beta1.InstanceMetadata{}
+	for k, v := range md.Labels {
+		if len(out.Labels) >= 64 {
+			break
+		}
+		if out.Labels == nil {
+			out.Labels = map[string]string{}
+		}
+		if s, ok := v.(string); ok {
+			out.Labels[k] = s
+		} else if b, err := json.Marshal(v); err == nil {
+			out.Labels[k] = string(b)
+		}
+	}
+	var attrs map[string]any
+	if len(md.Attributes) <= 16<<10 && json.Unmarshal(md.Attributes, &attrs) == nil && len(attrs) > 0 {
+		out.Attributes = &runtime.RawExtension{Raw: md.Attributes}
+	}
+	if out.Labels == nil && out.Attributes == nil {
+		return
+	}
+	inst.Status.Metadata = out
 }
 
 func setDashboard(inst *v1beta1.ServiceInstance, url string) {

@@ -109,6 +109,7 @@ func updateAnswered(inst *v1beta1.ServiceInstance, resp *osb.UpdateInstanceRespo
 		return asyncStarted(inst, resp.Operation), nil
 	case err == nil:
 		setDashboard(inst, resp.DashboardURL)
+		setMetadata(inst, resp.Metadata)
 		updated(inst)
 		return done, nil
 	case osb.OutcomeOf(err) != osb.Rejected:
