@@ -263,7 +263,7 @@ func (r *Reconciler) unbindExtra(ctx context.Context, s *scope, id string, delet
 	}
 	off := s.off
 	s.log.Info("Sending unbind request", "broker", off.BrokerName, "bindingID", id, "current", bindingID(s.b))
-	_, err = c.Unbind(ctx, &osb.UnbindRequest{InstanceID: inst.Spec.ExternalID, BindingID: id, ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID, Identity: brokerclient.Identity(s.b.Spec.UserInfo)})
+	_, err = c.Unbind(ctx, unbindRequest(s, inst, id))
 	if err != nil {
 		return fmt.Errorf("unbind binding %s: %w", id, err)
 	}

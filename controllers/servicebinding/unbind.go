@@ -67,10 +67,7 @@ func (r *Reconciler) unbind(ctx context.Context, s *scope) (ctrl.Result, error) 
 	r.polls.Forget(client.ObjectKeyFromObject(b))
 	off := s.off
 	s.log.Info("Sending unbind request", "broker", off.BrokerName, "bindingID", bindingID(b), "orphanMitigation", b.Status.OrphanMitigationInProgress)
-	resp, err := c.Unbind(ctx, &osb.UnbindRequest{
-		InstanceID: inst.Spec.ExternalID, BindingID: bindingID(b), ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
-		Identity: brokerclient.Identity(b.Spec.UserInfo),
-	})
+	resp, err := c.Unbind(ctx, unbindRequest(s, inst, bindingID(b)))
 	n, err := unbindAnswered(b, resp, err)
 	logAnswer(s, "unbind", n, err)
 	return r.follow(ctx, s, n, err)
@@ -103,4 +100,11 @@ func heldIDs(b *v1beta1.ServiceBinding) string {
 		ids += " and successor " + b.Status.Rotation.SuccessorID
 	}
 	return ids
+}
+
+// unbindRequest unbinds id, the current binding or one a rotation left,
+// as the binding's author.
+func unbindRequest(s *scope, inst *v1beta1.ServiceInstance, id string) *osb.UnbindRequest {
+	return &osb.UnbindRequest{InstanceID: inst.Spec.ExternalID, BindingID: id, ServiceID: s.off.Class.ExternalID, PlanID: s.off.Plan.ExternalID,
+		Identity: brokerclient.Identity(s.b.Spec.UserInfo)}
 }

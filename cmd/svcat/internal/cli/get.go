@@ -112,10 +112,7 @@ func getBrokers(ctx context.Context, env *Env, f *listFlags, name string) error 
 			return fmt.Errorf("no broker named %q (scope %s)", name, scope)
 		}
 	}
-	if out == OutputJSON || out == OutputYAML {
-		return printObjects(env.Out, out, objects(brokers, func(b Broker) client.Object { return b.Object }), name != "")
-	}
-	return BrokersTable(brokers, out == OutputWide, env.now()).Print(env.Out, "brokers")
+	return show(env, out, objects(brokers, func(b Broker) client.Object { return b.Object }), name != "", func(wide bool) Table { return BrokersTable(brokers, wide, env.now()) }, "brokers")
 }
 
 func getClasses(ctx context.Context, env *Env, f *listFlags, name string) error {
@@ -133,10 +130,7 @@ func getClasses(ctx context.Context, env *Env, f *listFlags, name string) error 
 	if name != "" && len(classes) == 0 {
 		return fmt.Errorf("no class named %q (scope %s)", name, scope)
 	}
-	if out == OutputJSON || out == OutputYAML {
-		return printObjects(env.Out, out, objects(classes, func(k Class) client.Object { return k.Object }), name != "")
-	}
-	return ClassesTable(classes, out == OutputWide).Print(env.Out, "classes")
+	return show(env, out, objects(classes, func(k Class) client.Object { return k.Object }), name != "", func(wide bool) Table { return ClassesTable(classes, wide) }, "classes")
 }
 
 func getPlans(ctx context.Context, env *Env, f *listFlags, name string) error {
@@ -165,10 +159,7 @@ func getPlans(ctx context.Context, env *Env, f *listFlags, name string) error {
 	if name != "" && len(plans) == 0 {
 		return fmt.Errorf("no plan named %q (scope %s)", name, scope)
 	}
-	if out == OutputJSON || out == OutputYAML {
-		return printObjects(env.Out, out, objects(plans, func(p Plan) client.Object { return p.Object }), name != "")
-	}
-	return PlansTable(plans, classNames(classes), out == OutputWide).Print(env.Out, "plans")
+	return show(env, out, objects(plans, func(p Plan) client.Object { return p.Object }), name != "", func(wide bool) Table { return PlansTable(plans, classNames(classes), wide) }, "plans")
 }
 
 func getInstances(ctx context.Context, env *Env, f *listFlags, name string) error {
@@ -184,10 +175,7 @@ func getInstances(ctx context.Context, env *Env, f *listFlags, name string) erro
 		class, plan := instanceOffering(&inst)
 		return (f.class == "" || class == f.class) && (f.plan == "" || plan == f.plan)
 	})
-	if out == OutputJSON || out == OutputYAML {
-		return printObjects(env.Out, out, pointers(list.Items), name != "")
-	}
-	return InstancesTable(list.Items, out == OutputWide, env.now()).Print(env.Out, "instances")
+	return show(env, out, pointers(list.Items), name != "", func(wide bool) Table { return InstancesTable(list.Items, wide, env.now()) }, "instances")
 }
 
 func getBindings(ctx context.Context, env *Env, f *listFlags, name string) error {
@@ -199,10 +187,16 @@ func getBindings(ctx context.Context, env *Env, f *listFlags, name string) error
 	if err := listOrGet(ctx, c, ns, name, &list, &v1beta1.ServiceBinding{}, func(o client.Object) { list.Items = []v1beta1.ServiceBinding{*o.(*v1beta1.ServiceBinding)} }); err != nil {
 		return err
 	}
+	return show(env, out, pointers(list.Items), name != "", func(wide bool) Table { return BindingsTable(list.Items, wide, env.now()) }, "bindings")
+}
+
+// show prints the objects as -o json or yaml asks, else their table
+// (wide with -o wide); what names them when there are none.
+func show(env *Env, out Output, objs []client.Object, single bool, table func(wide bool) Table, what string) error {
 	if out == OutputJSON || out == OutputYAML {
-		return printObjects(env.Out, out, pointers(list.Items), name != "")
+		return printObjects(env.Out, out, objs, single)
 	}
-	return BindingsTable(list.Items, out == OutputWide, env.now()).Print(env.Out, "bindings")
+	return table(out == OutputWide).Print(env.Out, what)
 }
 
 // listOrGet lists the namespace's objects, or gets the one named; a
