@@ -13,6 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +23,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/eventrecorder"
 	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/protection"
@@ -113,11 +117,37 @@ func stripSecretMetadata(in any) (any, error) {
 	return in, nil
 }
 
+// recordingManager hands every controller the catalog's own event
+// recorder instead of controller-runtime's, whose series cache grows with
+// every Event of the last six minutes.
+type recordingManager struct {
+	ctrl.Manager
+	recorder *eventrecorder.Recorder
+}
+
+func (m recordingManager) GetEventRecorder(string) events.EventRecorder { return m.recorder }
+
+func withEventRecorder(mgr ctrl.Manager) (ctrl.Manager, error) {
+	client, err := eventsv1client.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("events client: %w", err)
+	}
+	rec := eventrecorder.New(client, mgr.GetScheme(), "service-catalog", clock.RealClock{})
+	if err := mgr.Add(rec); err != nil {
+		return nil, err
+	}
+	return recordingManager{Manager: mgr, recorder: rec}, nil
+}
+
 // Setup registers the indexes, the webhooks (when asked) and every
 // controller of the catalog on mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.SchemaCacheSize == 0 {
 		opts.SchemaCacheSize = 8192
+	}
+	mgr, err := withEventRecorder(mgr)
+	if err != nil {
+		return err
 	}
 	clientOpts := brokerclient.Options{Timeout: opts.BrokerTimeout, NamespacedReach: opts.NamespacedReach, ClusterReach: opts.ClusterReach}
 	if err := offering.SetupIndexes(ctx, mgr); err != nil {

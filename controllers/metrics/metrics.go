@@ -53,10 +53,16 @@ var (
 		Name: "servicecatalog_broker_requests_queued",
 		Help: "Instances and bindings waiting for one of the broker's request slots (deferred, not yet admitted).",
 	}, []string{"broker"})
+	// EventsDropped counts Events not recorded because the recorder's queue
+	// was full.
+	EventsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "servicecatalog_events_dropped_total",
+		Help: "Events the controllers raised that were dropped because the event recorder's queue was full.",
+	})
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, Queued, AdmissionDecisions, objects)
+	crmetrics.Registry.MustRegister(Requests, RequestDuration, InFlight, Deferred, Queued, AdmissionDecisions, EventsDropped, objects)
 }
 
 // Results of an admission decision.
