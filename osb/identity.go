@@ -43,6 +43,8 @@ type KubernetesContext struct {
 	InstanceName string `json:"instance_name,omitempty"`
 	// NamespaceAnnotations are the annotations of the namespace (OSB 2.16+).
 	NamespaceAnnotations map[string]string `json:"namespace_annotations,omitempty"`
+	// InstanceAnnotations are the annotations of the instance (OSB 2.16+).
+	InstanceAnnotations map[string]string `json:"instance_annotations,omitempty"`
 }
 
 // NewKubernetesContext returns the context for an instance in a namespace.

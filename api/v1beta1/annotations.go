@@ -28,6 +28,18 @@ const (
 	// its metadata's providerDisplayName or the broker's name).
 	AnnotationBindingType     = "servicecatalog.k8s.io/binding-type"
 	AnnotationBindingProvider = "servicecatalog.k8s.io/binding-provider"
+	// AnnotationMaintenanceUpgrades, on an instance, says when a new
+	// maintenance_info version of its plan reaches it: "auto" (the
+	// default) at once, "manual" with the instance's next update (a plan or
+	// parameter change, or a raised spec.updateRequests); until then
+	// status.availableMaintenanceVersion names the version waiting.
+	AnnotationMaintenanceUpgrades = "servicecatalog.k8s.io/maintenance-upgrades"
+)
+
+// Values of AnnotationMaintenanceUpgrades.
+const (
+	MaintenanceUpgradesAuto   = "auto"
+	MaintenanceUpgradesManual = "manual"
 )
 
 // Finalizers of instances and bindings.

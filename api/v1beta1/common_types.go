@@ -117,6 +117,11 @@ type PropertiesState struct {
 	// MaintenanceInfoVersion is the maintenance_info version sent.
 	// +optional
 	MaintenanceInfoVersion string `json:"maintenanceInfoVersion,omitempty"`
+	// ContextChecksum identifies the context object sent (namespace, name,
+	// cluster and annotations) without storing it: an instance whose class
+	// allows context updates is updated when it changes.
+	// +optional
+	ContextChecksum string `json:"contextChecksum,omitempty"`
 	// UserInfo is the user whose change caused the request.
 	// +optional
 	UserInfo *UserInfo `json:"userInfo,omitempty"`

@@ -268,6 +268,15 @@ type ServiceInstanceStatus struct {
 	// attempt is.
 	// +optional
 	Retry *RetryStatus `json:"retry,omitempty"`
+
+	// AvailableMaintenanceVersion is the plan's maintenance_info version
+	// the broker has not yet upgraded the instance to (the instance's own
+	// is status.externalProperties.maintenanceInfoVersion). It stays while
+	// the instance waits for a manual upgrade
+	// (servicecatalog.k8s.io/maintenance-upgrades: manual) or the upgrade
+	// is in progress; empty when the instance is up to date.
+	// +optional
+	AvailableMaintenanceVersion string `json:"availableMaintenanceVersion,omitempty"`
 }
 
 // ServiceInstance is a provisioned (or to be provisioned) instance of a
@@ -282,6 +291,7 @@ type ServiceInstanceStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Upgrade",type=string,JSONPath=`.status.availableMaintenanceVersion`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ServiceInstance struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -29,8 +29,7 @@ import (
 // Leader election keeps a Lease in the manager's own namespace (a Role, not
 // a ClusterRole: "system" is the placeholder the chart replaces); every
 // controller reports through events; the kube-system namespace's UID is the
-// default cluster id.
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
+// default cluster id (namespaces are read by the instance controller).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 

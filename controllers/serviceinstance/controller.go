@@ -32,6 +32,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -92,6 +93,7 @@ type Options struct {
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterserviceclasses;clusterserviceplans;serviceclasses;serviceplans;clusterservicebrokers;servicebrokers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // Reconciler drives ServiceInstances through their broker.
 type Reconciler struct {
@@ -163,6 +165,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		WatchesMetadata(secretMeta, handler.EnqueueRequestsFromMapFunc(r.instancesReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
+		WatchesMetadata(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.instancesInNamespace), builder.WithPredicates(namespaceAnnotationsChanged)).
+		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
+		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
 		Named("ServiceInstance").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
@@ -174,6 +179,35 @@ var createdOnly = predicate.Funcs{
 	UpdateFunc:  func(event.UpdateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// maintenanceChanged passes plan updates that move its maintenance_info
+// version: the plan's instances are upgraded at once, not at their next
+// resync.
+var maintenanceChanged = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return maintenanceVersion(e.ObjectOld) != maintenanceVersion(e.ObjectNew)
+	},
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+func maintenanceVersion(o client.Object) string {
+	plan, ok := o.(interface {
+		GetCommonSpec() *v1beta1.CommonServicePlanSpec
+	})
+	if !ok || plan.GetCommonSpec().MaintenanceInfo == nil {
+		return ""
+	}
+	return plan.GetCommonSpec().MaintenanceInfo.Version
+}
+
+// instancesOfPlan lists the instances resolved to a plan: of every
+// namespace for a cluster plan.
+func (r *Reconciler) instancesOfPlan(ctx context.Context, o client.Object) []reconcile.Request {
+	_, cluster := o.(*v1beta1.ClusterServicePlan)
+	return r.instancesMatching(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{offering.IndexInstancePlan: offering.RefKey(cluster, o.GetName())})
 }
 
 // deletedOnly passes deletions: a deleted binding is what a deleting
@@ -191,16 +225,16 @@ func instanceOfBinding(_ context.Context, o client.Object) []reconcile.Request {
 // unresolvedInstances lists the instances still waiting for their plan, in
 // the plan's namespace (all namespaces for a cluster plan).
 func (r *Reconciler) unresolvedInstances(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.instancesMatching(ctx, o.GetNamespace(), IndexUnresolved, "true")
+	return r.instancesMatching(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexUnresolved: "true"})
 }
 
 func (r *Reconciler) instancesReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.instancesMatching(ctx, o.GetNamespace(), IndexParametersFrom, o.GetName())
+	return r.instancesMatching(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexParametersFrom: o.GetName()})
 }
 
-func (r *Reconciler) instancesMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {
+func (r *Reconciler) instancesMatching(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	var list v1beta1.ServiceInstanceList
-	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))
@@ -283,8 +317,4 @@ func (r *Reconciler) follow(ctx context.Context, s *scope, n next, err error) (c
 // pollInterval is how long to wait before the next last_operation poll.
 func (r *Reconciler) pollInterval(retryAfter time.Duration, started *metav1.Time) time.Duration {
 	return status.PollInterval(r.Now(), retryAfter, started, r.MaxPollInterval)
-}
-
-func (r *Reconciler) kubernetesContext(inst *v1beta1.ServiceInstance) *osb.KubernetesContext {
-	return osb.NewKubernetesContext(r.ClusterID, inst.Namespace, inst.Name)
 }

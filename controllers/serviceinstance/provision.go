@@ -35,13 +35,18 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 	if c == nil {
 		return ctrl.Result{}, err
 	}
+	kctx, err := r.brokerContext(ctx, inst, off.Cluster)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	beginProvision(inst, off, params, r.Now())
+	inst.Status.InProgressProperties.ContextChecksum = contextChecksum(kctx)
 	if err := s.claim(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
 	req := &osb.ProvisionRequest{
 		InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID,
-		Context: r.kubernetesContext(inst), Parameters: params.Values, Identity: brokerclient.Identity(inst.Spec.UserInfo),
+		Context: kctx, Parameters: params.Values, Identity: brokerclient.Identity(inst.Spec.UserInfo),
 	}
 	if off.Plan.MaintenanceInfo != nil {
 		req.MaintenanceInfo = &osb.MaintenanceInfo{Version: off.Plan.MaintenanceInfo.Version}

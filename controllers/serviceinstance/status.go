@@ -23,6 +23,9 @@ const (
 	reasonErrorWithParameters = "ErrorWithParameters"
 	reasonErrorWithBroker     = "ErrorWithBroker"
 	reasonRemovedPlan         = "ReferencesRemovedServicePlan"
+	// reasonUpgradeAvailable is the event of a maintenance version that
+	// waits for a manual upgrade.
+	reasonUpgradeAvailable = "UpgradeAvailable"
 )
 
 // cleanupSuffix ends the Ready message while orphan mitigation runs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -15,15 +16,21 @@ import (
 )
 
 // updateIfNeeded sends an update when the plan, the parameters (inline or
-// from Secrets), the maintenance version or updateRequests changed since the
-// broker last accepted the instance.
+// from Secrets), the maintenance version, updateRequests or (when the class
+// allows context updates) the context changed since the broker last
+// accepted the instance.
 func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result, error) {
 	inst, off := s.inst, s.off
 	params, ok, err := r.parameters(ctx, s)
 	if !ok {
 		return ctrl.Result{}, err
 	}
-	change := changeOf(inst, off, params)
+	kctx, err := r.brokerContext(ctx, inst, off.Cluster)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.noteUpgrade(inst, off)
+	change := changeOf(inst, off, params, contextChecksum(kctx))
 	switch {
 	case !change.needed():
 		inst.Status.ObservedGeneration = inst.Generation
@@ -39,14 +46,15 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result,
 		return ctrl.Result{}, err
 	}
 	req := change.request(inst, off, params)
-	req.Context, req.Identity = r.kubernetesContext(inst), brokerclient.Identity(inst.Spec.UserInfo)
+	req.Context, req.Identity = kctx, brokerclient.Identity(inst.Spec.UserInfo)
 	beginOperation(inst, v1beta1.ServiceInstanceOperationUpdate, r.Now())
 	inst.Status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
+	inst.Status.InProgressProperties.ContextChecksum = contextChecksum(kctx)
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdatingInstance, "The broker is updating the instance")
 	if err := s.claim(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	s.log.Info("Sending update request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "planChanged", change.planChanged, "upgrade", change.upgrade)
+	s.log.Info("Sending update request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "planChanged", change.planChanged, "upgrade", change.upgrade, "contextChanged", change.context)
 	resp, err := c.UpdateInstance(ctx, req)
 	n, err := updateAnswered(inst, resp, err)
 	logAnswer(s, "update", n, err)
@@ -63,17 +71,53 @@ type change struct {
 	resend bool
 	// upgrade: the plan's maintenance version moved.
 	upgrade bool
+	// context: the context object changed (annotations of the instance or
+	// its namespace) and the class takes updates of the context alone.
+	context bool
 }
 
-func changeOf(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set) change {
+func changeOf(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set, contextSum string) change {
 	current := inst.Status.ExternalProperties
 	c := change{planChanged: planID(current) != off.Plan.ExternalID, params: params.ChangedSince(current)}
 	c.resend = inst.Status.ObservedGeneration < inst.Generation && !c.planChanged && c.params == nil
-	c.upgrade = off.Plan.MaintenanceInfo != nil && (current == nil || current.MaintenanceInfoVersion != off.Plan.MaintenanceInfo.Version)
+	c.upgrade = availableUpgrade(inst, off) != "" && (autoUpgrades(inst) || c.planChanged || c.params != nil || c.resend)
+	c.context = off.Class.AllowContextUpdates && (current == nil || current.ContextChecksum != contextSum)
 	return c
 }
 
-func (c change) needed() bool { return c.planChanged || c.params != nil || c.resend || c.upgrade }
+// availableUpgrade is the plan's maintenance version the broker has not
+// upgraded the instance to; "" when it is up to date.
+func availableUpgrade(inst *v1beta1.ServiceInstance, off *offering.Offering) string {
+	if off.Plan.MaintenanceInfo == nil {
+		return ""
+	}
+	if current := inst.Status.ExternalProperties; current != nil && current.MaintenanceInfoVersion == off.Plan.MaintenanceInfo.Version {
+		return ""
+	}
+	return off.Plan.MaintenanceInfo.Version
+}
+
+// autoUpgrades says whether a new maintenance version is sent on its own,
+// or waits for the instance's next update.
+func autoUpgrades(inst *v1beta1.ServiceInstance) bool {
+	return inst.Annotations[v1beta1.AnnotationMaintenanceUpgrades] != v1beta1.MaintenanceUpgradesManual
+}
+
+// noteUpgrade records in status the maintenance version the instance has
+// not reached, and tells the user once when it waits for them.
+func (r *Reconciler) noteUpgrade(inst *v1beta1.ServiceInstance, off *offering.Offering) {
+	version := availableUpgrade(inst, off)
+	if version != "" && version != inst.Status.AvailableMaintenanceVersion && !autoUpgrades(inst) {
+		r.Recorder.Eventf(inst, nil, corev1.EventTypeNormal, reasonUpgradeAvailable, "Upgrade",
+			"plan %q has maintenance version %s; the instance waits for its next update (annotation %s: %s); raise spec.updateRequests to upgrade now",
+			off.Plan.ExternalName, version, v1beta1.AnnotationMaintenanceUpgrades, v1beta1.MaintenanceUpgradesManual)
+	}
+	inst.Status.AvailableMaintenanceVersion = version
+}
+
+func (c change) needed() bool {
+	return c.planChanged || c.params != nil || c.resend || c.upgrade || c.context
+}
 
 // request sends only what changed: an absent plan_id or parameters field
 // tells the broker to leave it as it is.
@@ -128,6 +172,9 @@ func updateAnswered(inst *v1beta1.ServiceInstance, resp *osb.UpdateInstanceRespo
 // updated records a finished update.
 func updated(inst *v1beta1.ServiceInstance) {
 	inst.Status.ExternalProperties = inst.Status.InProgressProperties
+	if p := inst.Status.ExternalProperties; p != nil && p.MaintenanceInfoVersion == inst.Status.AvailableMaintenanceVersion {
+		inst.Status.AvailableMaintenanceVersion = ""
+	}
 	clearOperation(inst)
 	inst.Status.ObservedGeneration = inst.Generation
 	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonInstanceUpdatedSuccessfully, "The instance was updated successfully")

@@ -135,6 +135,21 @@ spec:
 			manifest: instance("small", "sample-db", "small", `{region: us}`),
 			want:     []string{`The ServiceInstance "small" is invalid: spec.parameters.region: Forbidden: the plan's schema allows no property "region"`},
 		},
+		"an unknown maintenance-upgrades value": {
+			manifest: `
+apiVersion: servicecatalog.k8s.io/v1beta1
+kind: ServiceInstance
+metadata:
+  name: small
+  namespace: refusals
+  annotations: {servicecatalog.k8s.io/maintenance-upgrades: never}
+spec:
+  clusterServiceClassExternalName: sample-db
+  clusterServicePlanExternalName: small
+  parameters: {region: eu}
+`,
+			want: []string{`The ServiceInstance "small" is invalid: metadata.annotations[servicecatalog.k8s.io/maintenance-upgrades]: Unsupported value: "never": supported values: "auto", "manual"`},
+		},
 		"a binding spec change": {
 			manifest: `
 apiVersion: servicecatalog.k8s.io/v1beta1

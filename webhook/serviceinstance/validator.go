@@ -29,10 +29,34 @@ func (w *Webhook) ValidateCreate(ctx context.Context, inst *v1beta1.ServiceInsta
 // ValidateUpdate checks what changed. The controller's own writes (resolved
 // references) change nothing a user wrote and pass untouched.
 func (w *Webhook) ValidateUpdate(ctx context.Context, old, inst *v1beta1.ServiceInstance) (admission.Warnings, error) {
-	if !inst.DeletionTimestamp.IsZero() || !userSpecChanged(&old.Spec, &inst.Spec) {
+	if !inst.DeletionTimestamp.IsZero() {
 		return nil, nil
 	}
+	if !userSpecChanged(&old.Spec, &inst.Spec) {
+		return nil, invalid(inst, validateAnnotations(inst))
+	}
 	return w.validate(ctx, old, inst)
+}
+
+// validateAnnotations checks the values of the annotations the controller
+// reads from an instance.
+func validateAnnotations(inst *v1beta1.ServiceInstance) field.ErrorList {
+	key := v1beta1.AnnotationMaintenanceUpgrades
+	switch v, ok := inst.Annotations[key]; {
+	case !ok, v == v1beta1.MaintenanceUpgradesAuto, v == v1beta1.MaintenanceUpgradesManual:
+		return nil
+	default:
+		return field.ErrorList{field.NotSupported(field.NewPath("metadata", "annotations").Key(key), v,
+			[]string{v1beta1.MaintenanceUpgradesAuto, v1beta1.MaintenanceUpgradesManual})}
+	}
+}
+
+// invalid is the API error of errs; nil when there are none.
+func invalid(inst *v1beta1.ServiceInstance, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceInstance").GroupKind(), inst.Name, errs)
 }
 
 // ValidateDelete allows every deletion.
@@ -73,10 +97,8 @@ func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstan
 		errs = append(errs, w.checkExternalID(ctx, old, inst)...)
 	}
 	errs = append(errs, w.checkSecretAccess(ctx, old, inst)...)
-	if len(errs) > 0 {
-		return warnings, apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("ServiceInstance").GroupKind(), inst.Name, errs)
-	}
-	return warnings, nil
+	errs = append(errs, validateAnnotations(inst)...)
+	return warnings, invalid(inst, errs)
 }
 
 // validateOffering checks the plan and the parameters once the class is

@@ -333,6 +333,9 @@ func describeInstance(ctx context.Context, env *Env, _ *listFlags, name string, 
 	}
 	out.add("Parameters", parametersText(inst.Spec.Parameters, inst.Spec.ParametersFrom))
 	out.add("Last operation", operationText(inst.Status.CurrentOperation, inst.Status.AsyncOpInProgress, inst.Status.LastOperation))
+	if v := inst.Status.AvailableMaintenanceVersion; v != "" {
+		out.add("Upgrade available", "maintenance version "+v+upgradeHow(&inst))
+	}
 	if inst.Annotations[v1beta1.AnnotationAbandon] == "true" {
 		out.add("On deletion", "abandoned: the broker keeps what it provisioned")
 	}
@@ -447,4 +450,13 @@ func secretSection(ctx context.Context, env *Env, c client.Client, b v1beta1.Ser
 		}
 	}
 	return out.done()
+}
+
+// upgradeHow says when an available maintenance version reaches the
+// instance.
+func upgradeHow(inst *v1beta1.ServiceInstance) string {
+	if inst.Annotations[v1beta1.AnnotationMaintenanceUpgrades] == v1beta1.MaintenanceUpgradesManual {
+		return " (manual upgrades: svcat touch instance " + inst.Name + " upgrades it)"
+	}
+	return " (the upgrade is under way)"
 }
