@@ -232,3 +232,18 @@ func retriable(err error) bool {
 	}
 	return false
 }
+
+// IsUnanswered reports a request whose answer never arrived whole: a
+// timeout or a dropped connection after sending, or a malformed 201 or 202.
+// The broker may have done what was asked, without saying so.
+func IsUnanswered(err error) bool {
+	var malformed *MalformedResponseError
+	var transport *TransportError
+	switch {
+	case errors.As(err, &malformed):
+		return malformed.StatusCode == http.StatusCreated || malformed.StatusCode == http.StatusAccepted
+	case errors.As(err, &transport):
+		return !transport.NeverSent()
+	}
+	return false
+}

@@ -34,6 +34,10 @@ const (
 	// parameter change, or a raised spec.updateRequests); until then
 	// status.availableMaintenanceVersion names the version waiting.
 	AnnotationMaintenanceUpgrades = "servicecatalog.k8s.io/maintenance-upgrades"
+	// AnnotationFetch, on an instance, asks the controller to fetch the
+	// broker's view of it into status.fetched each time its value changes
+	// (svcat describe instance --refresh sets it to the time).
+	AnnotationFetch = "servicecatalog.k8s.io/fetch"
 )
 
 // Values of AnnotationMaintenanceUpgrades.

@@ -277,6 +277,50 @@ type ServiceInstanceStatus struct {
 	// is in progress; empty when the instance is up to date.
 	// +optional
 	AvailableMaintenanceVersion string `json:"availableMaintenanceVersion,omitempty"`
+
+	// Fetched is the broker's own view of the instance, as its last fetch
+	// (GET, for classes with instancesRetrievable) answered: on request
+	// (the servicecatalog.k8s.io/fetch annotation; svcat describe instance
+	// --refresh), or after a provision whose outcome was uncertain.
+	// +optional
+	Fetched *FetchedInstance `json:"fetched,omitempty"`
+}
+
+// FetchedInstance is what the broker answered to a fetch of the instance.
+type FetchedInstance struct {
+	// Request is the servicecatalog.k8s.io/fetch annotation value this
+	// fetch served; empty for one the controller made on its own.
+	// +optional
+	Request string `json:"request,omitempty"`
+	// Time is when the broker answered (or failed to).
+	Time metav1.Time `json:"time"`
+	// PlanExternalID is the plan the broker says the instance has.
+	// +optional
+	PlanExternalID string `json:"planExternalID,omitempty"`
+	// PlanMatches says whether that is the plan the catalog last sent.
+	// +optional
+	PlanMatches bool `json:"planMatches,omitempty"`
+	// Parameters are the parameters the broker reports (at most 16 kB;
+	// brokers may leave sensitive ones out), values that came from
+	// parametersFrom Secrets replaced by "<redacted>".
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +mapType=atomic
+	Parameters *runtime.RawExtension `json:"parameters,omitempty"`
+	// MaintenanceInfoVersion is the maintenance version the broker says
+	// the instance runs.
+	// +optional
+	MaintenanceInfoVersion string `json:"maintenanceInfoVersion,omitempty"`
+	// DashboardURL is the dashboard the broker reports.
+	// +optional
+	DashboardURL string `json:"dashboardURL,omitempty"`
+	// Error says why the fetch gave no view: the class is not
+	// retrievable, or the broker does not know the instance (404) or
+	// refused the request.
+	// +optional
+	Error string `json:"error,omitempty"`
 }
 
 // ServiceInstance is a provisioned (or to be provisioned) instance of a

@@ -273,8 +273,8 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return r.deprovision(ctx, s)
 	case status.IsFailed(s.inst) && st.ObservedGeneration == s.inst.Generation:
 		// The broker refused this spec for good; a spec change (or a raised
-		// updateRequests) tries again.
-		return ctrl.Result{}, nil
+		// updateRequests) tries again. A fetch may still show where it is.
+		return r.fetchIfRequested(ctx, s)
 	}
 	if wait := status.Wait(st.Retry, s.inst.Generation, r.Now()); wait > 0 {
 		// A failed provision is tried again when its backoff is over.
@@ -291,6 +291,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 	st.UserSpecifiedClassName, st.UserSpecifiedPlanName = s.inst.Spec.UserClassName(), s.inst.Spec.UserPlanName()
 	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
 		return r.provision(ctx, s)
+	}
+	if res, err := r.fetchIfRequested(ctx, s); err != nil {
+		return res, err
 	}
 	return r.updateIfNeeded(ctx, s)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -222,6 +223,19 @@ func provisioned(inst *v1beta1.ServiceInstance) {
 	st.ObservedGeneration = inst.Generation
 	st.Retry = nil
 	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonProvisionedSuccessfully, "The instance was provisioned successfully")
+}
+
+// provisionConfirmed records a provision whose answer was lost and that a
+// fetch showed the broker holds: provisioned, with nothing to mitigate.
+func provisionConfirmed(inst *v1beta1.ServiceInstance, resp *osb.GetInstanceResponse, now time.Time) {
+	st := &inst.Status
+	st.OrphanMitigationInProgress, st.OrphanMitigationCause = false, ""
+	meta.RemoveStatusCondition(&st.Conditions, v1beta1.ConditionOrphanMitigation)
+	setDashboard(inst, resp.DashboardURL)
+	provisioned(inst)
+	fetched(inst, "", resp, now)
+	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonProvisionedSuccessfully,
+		"The instance was provisioned successfully (the broker's answer was lost; fetching the instance confirmed it)")
 }
 
 // clearOperation forgets the finished operation.

@@ -102,6 +102,12 @@ func TestSvcatWalkthrough(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"region": "eu", "storageGB": float64(20), "backups": true}, sent, "the broker got typed values")
 
+	// --refresh asks the broker for its view of the instance first.
+	out = mustSvcat(t, append(ns, "describe", "instance", "mydb", "--refresh")...)
+	assert.Regexp(t, `Fetched:\s+\d{4}-`, out)
+	assert.Regexp(t, `Plan:\s+\S+ \(the plan the catalog sent\)`, out)
+	assert.Regexp(t, `Parameters:\s+backups, region, storageGB`, out)
+
 	// Admission's refusal reaches the user verbatim, and nothing is created.
 	res := svcat(t, "", append(ns, "provision", "toobig", "--class", "sample-db", "--plan", "small", "-p", "region=eu", "-p", "storageGB=100000")...)
 	require.Error(t, res.err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -42,6 +43,10 @@ func newDescribeCommand(env *Env) *cobra.Command {
 		c.Flags().StringVar(&f.scope, "scope", string(ScopeAll), "Look for the broker, class or plan in the cluster, in the namespace, or both")
 		if k.use == "binding NAME" {
 			c.Flags().BoolVar(&showSecrets, "show-secrets", false, "Print the credentials' values, not only their keys")
+		}
+		if k.use == "instance NAME" {
+			c.Flags().BoolVar(&f.refresh, "refresh", false, "Fetch the broker's view of the instance first (classes with instancesRetrievable)")
+			c.Flags().DurationVar(&f.refreshTimeout, "timeout", 30*time.Second, "How long --refresh waits for the fetch")
 		}
 		if k.use == "plan NAME" {
 			c.Flags().StringVarP(&f.class, "class", "c", "", "The plan's class, when several classes have a plan of that name")
@@ -306,13 +311,19 @@ func parametersTable(w io.Writer, title string, schema *runtime.RawExtension) er
 	return t.Print(w, "parameters")
 }
 
-func describeInstance(ctx context.Context, env *Env, _ *listFlags, name string, _ bool) error {
+func describeInstance(ctx context.Context, env *Env, f *listFlags, name string, _ bool) error {
 	c, ns, err := env.clientAndNamespace()
 	if err != nil {
 		return err
 	}
 	var inst v1beta1.ServiceInstance
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &inst); err != nil {
+	inst.Namespace, inst.Name = ns, name
+	if f.refresh {
+		err = refreshInstance(ctx, env, c, &inst, f.refreshTimeout)
+	} else {
+		err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &inst)
+	}
+	if err != nil {
 		return err
 	}
 	var bindings v1beta1.ServiceBindingList
@@ -339,6 +350,7 @@ func describeInstance(ctx context.Context, env *Env, _ *listFlags, name string, 
 	if inst.Annotations[v1beta1.AnnotationAbandon] == "true" {
 		out.add("On deletion", "abandoned: the broker keeps what it provisioned")
 	}
+	addFetched(out, &inst)
 	if err := out.done(); err != nil {
 		return err
 	}
@@ -459,4 +471,64 @@ func upgradeHow(inst *v1beta1.ServiceInstance) string {
 		return " (manual upgrades: svcat touch instance " + inst.Name + " upgrades it)"
 	}
 	return " (the upgrade is under way)"
+}
+
+// refreshInstance asks the controller to fetch the broker's view of the
+// instance (the fetch annotation, set to the time) and waits until status
+// says it did.
+func refreshInstance(ctx context.Context, env *Env, c client.Client, inst *v1beta1.ServiceInstance, timeout time.Duration) error {
+	key := client.ObjectKeyFromObject(inst)
+	request := env.now().UTC().Format(time.RFC3339Nano)
+	err := bump(ctx, c, func() (client.Object, error) { return inst, c.Get(ctx, key, inst) }, func(obj client.Object) {
+		annotations := obj.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[v1beta1.AnnotationFetch] = request
+		obj.SetAnnotations(annotations)
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if err := c.Get(ctx, key, inst); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		if f := inst.Status.Fetched; f != nil && f.Request == request {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the catalog did not fetch instance %s within %s (is the broker busy or unreachable? see svcat describe instance %s)", key.Name, timeout, key.Name)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// addFetched shows the broker's view of the instance from its last fetch.
+func addFetched(out *fields, inst *v1beta1.ServiceInstance) {
+	f := inst.Status.Fetched
+	if f == nil {
+		return
+	}
+	out.add("Fetched", f.Time.UTC().Format(time.RFC3339))
+	if f.Error != "" {
+		out.add("  Error", f.Error)
+		return
+	}
+	plan := f.PlanExternalID
+	switch {
+	case plan == "":
+		plan = "not said"
+	case f.PlanMatches:
+		plan += " (the plan the catalog sent)"
+	default:
+		plan += " (differs from the plan the catalog sent)"
+	}
+	out.add("  Plan", plan)
+	out.add("  Parameters", parametersText(f.Parameters, nil))
+	out.addIf("  Maintenance", f.MaintenanceInfoVersion)
+	out.addIf("  Dashboard", f.DashboardURL)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +18,9 @@ type listFlags struct {
 	broker, class string
 	plan          string
 	output        string
+	// refresh and refreshTimeout are describe instance's --refresh.
+	refresh        bool
+	refreshTimeout time.Duration
 }
 
 // The filters each kind of get takes.
