@@ -3,6 +3,7 @@ module github.com/servicecatalog/service-catalog
 go 1.26.0
 
 require (
+	code.cloudfoundry.org/brokerapi/v13 v13.0.25
 	github.com/cert-manager/cert-manager v1.21.2
 	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/getkin/kin-openapi v0.152.0

@@ -116,6 +116,7 @@ func TestPrinterColumns(t *testing.T) {
 
 	instance.Status.UserSpecifiedClassName = "ClusterServiceClass/cockroachdb"
 	instance.Status.UserSpecifiedPlanName = "default"
+	instance.Status.AvailableMaintenanceVersion = "1.3.0"
 	meta.SetStatusCondition(&instance.Status.Conditions, metav1.Condition{
 		Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: v1beta1.ReasonProvisioning, Message: "The instance is being provisioned asynchronously",
@@ -124,9 +125,9 @@ func TestPrinterColumns(t *testing.T) {
 
 	res := env.Kubectl(ctx, "", "get", "serviceinstances", "-n", "default", "columns")
 	require.NoError(t, res.Err, res.Stderr)
-	assert.Equal(t, []string{"NAME", "CLASS", "PLAN", "READY", "REASON", "AGE"}, strings.Fields(firstLine(res.Stdout)))
-	assert.Equal(t, []string{"columns", "ClusterServiceClass/cockroachdb", "default", "False", "Provisioning"},
-		strings.Fields(secondLine(res.Stdout))[:5])
+	assert.Equal(t, []string{"NAME", "CLASS", "PLAN", "READY", "REASON", "UPGRADE", "AGE"}, strings.Fields(firstLine(res.Stdout)))
+	assert.Equal(t, []string{"columns", "ClusterServiceClass/cockroachdb", "default", "False", "Provisioning", "1.3.0"},
+		strings.Fields(secondLine(res.Stdout))[:6])
 
 	res = env.Kubectl(ctx, "", "get", "serviceinstances", "-n", "default", "columns", "-o", "wide")
 	require.NoError(t, res.Err, res.Stderr)

@@ -1,16 +1,22 @@
-// Package samplebroker is a reference OSB v2.17 broker: a database-like
-// service whose plans publish schemas with real rules, asynchronous
-// provision and deprovision, credentials unique per binding, a service that
-// cannot be bound, a plan that cannot be changed, basic auth, fault knobs
-// for tests, and state that survives a restart.
+// Package samplebroker is a reference OSB v2.17 broker built on
+// code.cloudfoundry.org/brokerapi, so the catalog is tested against a
+// protocol implementation it did not write: a database-like service whose
+// plans publish schemas with real rules, asynchronous provision and
+// deprovision, credentials unique per binding (rotatable on one plan), a
+// service that cannot be bound, a plan that cannot be changed, basic auth,
+// fault knobs for tests, and state that survives a restart.
 package samplebroker
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"code.cloudfoundry.org/brokerapi/v13"
+	"code.cloudfoundry.org/brokerapi/v13/domain"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/servicecatalog/service-catalog/osb"
@@ -99,13 +107,13 @@ type binding struct {
 // DefaultCredentialLifetime is Options.CredentialLifetime when zero.
 const DefaultCredentialLifetime = time.Hour
 
-// answer is the body of a bind or fetch answer: the credentials and, when
-// they expire, the metadata saying when.
-func (bnd *binding) answer() map[string]any {
-	out := map[string]any{"credentials": bnd.Credentials}
+// answer is a bind answer: the credentials and, when they expire, the
+// metadata saying when.
+func (bnd *binding) answer() domain.Binding {
+	out := domain.Binding{Credentials: bnd.Credentials}
 	if !bnd.ExpiresAt.IsZero() {
 		const osbTime = "2006-01-02T15:04:05.0Z"
-		out["metadata"] = map[string]any{"expires_at": bnd.ExpiresAt.UTC().Format(osbTime), "renew_before": bnd.RenewBefore.UTC().Format(osbTime)}
+		out.Metadata = domain.BindingMetadata{ExpiresAt: bnd.ExpiresAt.UTC().Format(osbTime), RenewBefore: bnd.RenewBefore.UTC().Format(osbTime)}
 	}
 	return out
 }
@@ -207,8 +215,8 @@ func (b *Broker) save() error {
 	return os.Rename(tmp, b.statePath())
 }
 
-// ServeHTTP checks credentials and the API version, applies any fault for
-// the endpoint, then serves it.
+// ServeHTTP checks credentials, then serves the admin endpoints or the OSB
+// API.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if user, pass, ok := r.BasicAuth(); !ok || user != b.opts.Username || pass != b.opts.Password {
 		w.Header().Set("WWW-Authenticate", `Basic realm="sample-broker"`)
@@ -218,29 +226,38 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mux.ServeHTTP(w, r)
 }
 
+// routes puts brokerapi behind the fault knobs, one route per operation so
+// a fault names the operation it applies to. brokerapi v13 speaks OSB 2.17
+// but for binding rotation: its catalog types have no binding_rotatable
+// and its bind details no predecessor_binding_id. The catalog is served
+// from this broker's own types, and the bind's predecessor is read from the
+// body before brokerapi decodes it.
 func (b *Broker) routes() {
+	api := brokerapi.New(service{b}, slog.New(slog.DiscardHandler), brokerapi.BrokerCredentials{Username: b.opts.Username, Password: b.opts.Password})
 	b.mux = http.NewServeMux()
-	osbRoute := func(pattern, op string, h http.HandlerFunc) {
-		b.mux.Handle(pattern, b.versioned(b.faulty(op, h)))
-	}
-	osbRoute("GET /v2/catalog", "catalog", b.getCatalog)
-	osbRoute("PUT /v2/service_instances/{instance}", "provision", b.provision)
-	osbRoute("PATCH /v2/service_instances/{instance}", "update", b.update)
-	osbRoute("DELETE /v2/service_instances/{instance}", "deprovision", b.deprovision)
-	osbRoute("GET /v2/service_instances/{instance}", "getInstance", b.getInstance)
-	osbRoute("GET /v2/service_instances/{instance}/last_operation", "lastOperation", b.lastOperation)
-	osbRoute("PUT /v2/service_instances/{instance}/service_bindings/{binding}", "bind", b.bind)
-	osbRoute("DELETE /v2/service_instances/{instance}/service_bindings/{binding}", "unbind", b.unbind)
-	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}", "getBinding", b.getBinding)
-	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}/last_operation", "bindingLastOperation", b.bindingLastOperation)
+	osbRoute := func(pattern, op string, h http.Handler) { b.mux.Handle(pattern, b.faulty(op, h)) }
+	osbRoute("GET /v2/catalog", "catalog", versioned(http.HandlerFunc(b.getCatalog)))
+	osbRoute("PUT /v2/service_instances/{instance}", "provision", api)
+	osbRoute("PATCH /v2/service_instances/{instance}", "update", api)
+	osbRoute("DELETE /v2/service_instances/{instance}", "deprovision", api)
+	osbRoute("GET /v2/service_instances/{instance}", "getInstance", api)
+	osbRoute("GET /v2/service_instances/{instance}/last_operation", "lastOperation", withAnswerHeader(api))
+	osbRoute("PUT /v2/service_instances/{instance}/service_bindings/{binding}", "bind", withPredecessor(api))
+	osbRoute("DELETE /v2/service_instances/{instance}/service_bindings/{binding}", "unbind", api)
+	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}", "getBinding", api)
+	osbRoute("GET /v2/service_instances/{instance}/service_bindings/{binding}/last_operation", "bindingLastOperation", api)
 	b.mux.HandleFunc("PUT /admin/faults/{operation}", b.setFault)
 	b.mux.HandleFunc("DELETE /admin/faults", b.clearFaults)
 	b.mux.HandleFunc("GET /admin/state", b.getState)
 }
 
+func (b *Broker) getCatalog(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, b.catalog)
+}
+
 // versioned refuses requests without a 2.x X-Broker-API-Version, as the
-// spec asks of brokers.
-func (b *Broker) versioned(next http.Handler) http.Handler {
+// spec asks of brokers (brokerapi does so for the routes it serves).
+func versioned(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.Header.Get(osb.HeaderAPIVersion)
 		if !strings.HasPrefix(v, "2.") {
@@ -249,6 +266,50 @@ func (b *Broker) versioned(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+type predecessorKey struct{}
+
+// withPredecessor reads a bind's predecessor_binding_id (OSB 2.17) into
+// the request's context, where Bind finds it, and leaves the body for
+// brokerapi.
+func withPredecessor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "", "request body: "+err.Error())
+			return
+		}
+		var body struct {
+			Predecessor string `json:"predecessor_binding_id"`
+		}
+		_ = json.Unmarshal(raw, &body) // brokerapi reports a malformed body
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), predecessorKey{}, body.Predecessor)))
+	})
+}
+
+func predecessorOf(ctx context.Context) string {
+	p, _ := ctx.Value(predecessorKey{}).(string)
+	return p
+}
+
+type answerHeaderKey struct{}
+
+// withAnswerHeader lets the operation set headers of its answer (brokerapi
+// writes none of its own): Retry-After on a last_operation in progress.
+func withAnswerHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), answerHeaderKey{}, w.Header())))
+	})
+}
+
+// answerHeader is the answer's header, or a throwaway one.
+func answerHeader(ctx context.Context) http.Header {
+	if h, ok := ctx.Value(answerHeaderKey{}).(http.Header); ok {
+		return h
+	}
+	return http.Header{}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {

@@ -232,7 +232,8 @@ func TestUpdate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, samplebroker.MediumPlanID, got.PlanID)
 	assert.Equal(t, map[string]any{"region": "eu", "storageGB": float64(400)}, got.Parameters)
-	assert.Equal(t, "1.1.0", got.MaintenanceInfo.Version)
+	assert.Nil(t, got.MaintenanceInfo, "brokerapi v13 answers a fetch without maintenance_info")
+	assert.JSONEq(t, `{"labels":{"service":"sample-db","plan":"medium"}}`, string(got.Metadata))
 }
 
 func TestFaults(t *testing.T) {
@@ -297,20 +298,37 @@ func TestRefusesBadCredentialsAndVersions(t *testing.T) {
 		"missing version": {user: "admin", want: http.StatusPreconditionFailed},
 		"version 3":       {user: "admin", version: "3.0", want: http.StatusPreconditionFailed},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, f.url+"/admin/state", nil)
-			req.URL.Path = "/v2/catalog"
-			req.SetBasicAuth(tc.user, "s3cret")
-			if tc.version != "" {
-				req.Header.Set("X-Broker-API-Version", tc.version)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			resp.Body.Close()
-			assert.Equal(t, tc.want, resp.StatusCode)
-		})
+	// The catalog is the broker's own; the rest is brokerapi's.
+	for _, path := range []string{"/v2/catalog", "/v2/service_instances/inst-1"} {
+		for name, tc := range tests {
+			t.Run(path+" "+name, func(t *testing.T) {
+				req, _ := http.NewRequest(http.MethodGet, f.url+path, nil)
+				req.SetBasicAuth(tc.user, "s3cret")
+				if tc.version != "" {
+					req.Header.Set("X-Broker-API-Version", tc.version)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, tc.want, resp.StatusCode)
+			})
+		}
 	}
+}
+
+// TestBrokerAPISpeaksTheProtocol: the answers come from brokerapi, which
+// echoes the request identity header the catalog sends.
+func TestBrokerAPISpeaksTheProtocol(t *testing.T) {
+	f := start(t, samplebroker.Options{})
+	req, _ := http.NewRequest(http.MethodGet, f.url+"/v2/service_instances/none", nil)
+	req.SetBasicAuth("admin", "s3cret")
+	req.Header.Set("X-Broker-API-Version", "2.17")
+	req.Header.Set("X-Broker-API-Request-Identity", "e26cea65-2ea3-4ea9-a1a3-0a7f8d1c2b3a")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "e26cea65-2ea3-4ea9-a1a3-0a7f8d1c2b3a", resp.Header.Get("X-Broker-API-Request-Identity"))
 }
 
 // TestRotation: the rotating plan's credentials expire and say when to

@@ -69,7 +69,7 @@ func (b *Broker) takeFault(op string) Fault {
 }
 
 // faulty applies the operation's fault, if any, around serving it.
-func (b *Broker) faulty(op string, next http.HandlerFunc) http.HandlerFunc {
+func (b *Broker) faulty(op string, next http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		f := b.takeFault(op)
 		if f.Delay > 0 && !f.AfterAction {
@@ -81,7 +81,7 @@ func (b *Broker) faulty(op string, next http.HandlerFunc) http.HandlerFunc {
 		}
 		if f.AfterAction {
 			// Do the work, throw the answer away, then misbehave.
-			next(discard{header: http.Header{}}, r)
+			next.ServeHTTP(discard{header: http.Header{}}, r)
 			if f.Delay > 0 {
 				time.Sleep(time.Duration(f.Delay))
 			}
@@ -105,7 +105,7 @@ func (b *Broker) faulty(op string, next http.HandlerFunc) http.HandlerFunc {
 			// A delay alone: the answer comes too late for the platform.
 			writeJSON(w, http.StatusGatewayTimeout, map[string]string{"description": "too late"})
 		default:
-			next(w, r)
+			next.ServeHTTP(w, r)
 		}
 	}
 }
