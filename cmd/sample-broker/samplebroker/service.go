@@ -94,11 +94,20 @@ func checkParameters(s *jsonschema.Schema, params map[string]any) error {
 	return nil
 }
 
-func checkMaintenance(mi *domain.MaintenanceInfo, plan planInfo) error {
-	if mi != nil && mi.Version != plan.maintenance {
-		return failure(http.StatusUnprocessableEntity, osb.ErrorCodeMaintenanceInfoConflict, "plan %s is at maintenance version %q", plan.planName, plan.maintenance)
+// checkedParameters decodes a provision's or update's parameters and checks
+// them against the schema, and its maintenance_info against the plan.
+func checkedParameters(raw json.RawMessage, s *jsonschema.Schema, mi *domain.MaintenanceInfo, plan planInfo) (map[string]any, error) {
+	params, err := parametersOf(raw)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if err := checkParameters(s, params); err != nil {
+		return nil, err
+	}
+	if mi != nil && mi.Version != plan.maintenance {
+		return nil, failure(http.StatusUnprocessableEntity, osb.ErrorCodeMaintenanceInfoConflict, "plan %s is at maintenance version %q", plan.planName, plan.maintenance)
+	}
+	return params, nil
 }
 
 // async says whether an operation runs asynchronously: when the broker has
@@ -120,14 +129,8 @@ func (s service) Provision(_ context.Context, id string, details domain.Provisio
 	if !known || plan.serviceID != details.ServiceID {
 		return none, failure(http.StatusBadRequest, "", "unknown service_id %q or plan_id %q", details.ServiceID, details.PlanID)
 	}
-	params, err := parametersOf(details.RawParameters)
+	params, err := checkedParameters(details.RawParameters, plan.create, details.MaintenanceInfo, plan)
 	if err != nil {
-		return none, err
-	}
-	if err := checkParameters(plan.create, params); err != nil {
-		return none, err
-	}
-	if err := checkMaintenance(details.MaintenanceInfo, plan); err != nil {
 		return none, err
 	}
 	if s.opts.AsyncDelay > 0 && !asyncAllowed {
@@ -197,14 +200,8 @@ func (s service) Update(_ context.Context, id string, details domain.UpdateDetai
 		fixed := map[bool]string{true: plan.planName, false: current.planName}[current.updatable]
 		return none, failure(http.StatusBadRequest, "", "cannot change plan from %s to %s: plan %s cannot be changed", current.planName, plan.planName, fixed)
 	}
-	changes, err := parametersOf(details.RawParameters)
+	changes, err := checkedParameters(details.RawParameters, plan.update, details.MaintenanceInfo, plan)
 	if err != nil {
-		return none, err
-	}
-	if err := checkParameters(plan.update, changes); err != nil {
-		return none, err
-	}
-	if err := checkMaintenance(details.MaintenanceInfo, plan); err != nil {
 		return none, err
 	}
 	params := mergeParameters(inst.Parameters, changes)
