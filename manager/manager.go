@@ -118,8 +118,12 @@ func stripSecretMetadata(in any) (any, error) {
 }
 
 // recordingManager hands every controller the catalog's own event
-// recorder instead of controller-runtime's, whose series cache grows with
-// every Event of the last six minutes.
+// recorder (eventrecorder) instead of controller-runtime's, whose series
+// cache grows with every Event of the last six minutes. Every name gets the
+// one recorder: the catalog reports as "service-catalog" throughout.
+// GetEventRecorderFor (the older core/v1 API) is not replaced; the
+// controllers use none of it, and new code must not either. The recorder
+// runs on every replica, leader or not.
 type recordingManager struct {
 	ctrl.Manager
 	recorder *eventrecorder.Recorder

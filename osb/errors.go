@@ -234,14 +234,15 @@ func retriable(err error) bool {
 }
 
 // IsUnanswered reports a request whose answer never arrived whole: a
-// timeout or a dropped connection after sending, or a malformed 201 or 202.
-// The broker may have done what was asked, without saying so.
+// timeout or a dropped connection after sending, or a malformed 201. The
+// broker may have done what was asked, without saying so. (A malformed 202
+// is not one: the broker said it had only begun.)
 func IsUnanswered(err error) bool {
 	var malformed *MalformedResponseError
 	var transport *TransportError
 	switch {
 	case errors.As(err, &malformed):
-		return malformed.StatusCode == http.StatusCreated || malformed.StatusCode == http.StatusAccepted
+		return malformed.StatusCode == http.StatusCreated
 	case errors.As(err, &transport):
 		return !transport.NeverSent()
 	}

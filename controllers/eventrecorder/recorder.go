@@ -78,9 +78,13 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	select {
 	case r.shards[shardOf(ev)].in <- ev:
 	default:
-		metrics.EventsDropped.Inc()
+		metrics.EventsDropped.WithLabelValues("queue_full").Inc()
 	}
 }
+
+// NeedLeaderElection is false: every replica records its own Events (a
+// webhook replica that is not the leader too).
+func (r *Recorder) NeedLeaderElection() bool { return false }
 
 // Start writes queued Events until ctx ends.
 func (r *Recorder) Start(ctx context.Context) error {

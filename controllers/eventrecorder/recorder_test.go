@@ -10,12 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/servicecatalog/service-catalog/controllers/metrics"
@@ -138,12 +140,12 @@ func TestMemoryIsBounded(t *testing.T) {
 
 func TestFullQueueDropsWithoutBlocking(t *testing.T) {
 	r, _, _ := newTestRecorder() // not started: nothing drains the queues
-	before := testutil.ToFloat64(metrics.EventsDropped)
+	before := testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("queue_full"))
 	obj := secret("db")
 	for range QueueLength + 5 {
 		r.Eventf(obj, nil, corev1.EventTypeNormal, "Bound", "Reconcile", "bound %s", "db")
 	}
-	if dropped := testutil.ToFloat64(metrics.EventsDropped) - before; dropped != 5 {
+	if dropped := testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("queue_full")) - before; dropped != 5 {
 		t.Errorf("%v dropped, want 5", dropped)
 	}
 }
@@ -193,5 +195,36 @@ func TestTruncate(t *testing.T) {
 	ev, err := r.makeEvent(secret("db"), nil, corev1.EventTypeNormal, "Bound", "Reconcile", strings.Repeat("x", 5000))
 	if err != nil || len(ev.Note) != maxNoteBytes {
 		t.Errorf("note of %d bytes (%v), want %d", len(ev.Note), err, maxNoteBytes)
+	}
+}
+
+func TestBusyAPIServerIsTriedAgain(t *testing.T) {
+	c := fake.NewClientset()
+	calls := 0
+	c.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		if calls < writeTries {
+			return true, nil, apierrors.NewServiceUnavailable("busy")
+		}
+		return false, nil, nil // the tracker keeps it
+	})
+	r := New(c.EventsV1(), clientgoscheme.Scheme, "service-catalog", clock.RealClock{})
+	record(t, r, secret("db"), "Bound", "ok")
+	if n := len(listEvents(t, c)); n != 1 || calls != writeTries {
+		t.Fatalf("%d events after %d calls, want 1 after %d", n, calls, writeTries)
+	}
+
+	before := testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("write_failed"))
+	c.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		return true, nil, apierrors.NewBadRequest("no")
+	})
+	calls = 0
+	record(t, r, secret("other"), "Bound", "ok")
+	if calls != 1 {
+		t.Errorf("a refused event was sent %d times, want once", calls)
+	}
+	if dropped := testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("write_failed")) - before; dropped != 1 {
+		t.Errorf("%v counted as write_failed, want 1", dropped)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,8 @@ import (
 	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/servicecatalog/service-catalog/controllers/metrics"
 )
 
 const (
@@ -149,16 +152,16 @@ func (s *shard) create(ctx context.Context, ev *eventsv1.Event) error {
 	return err
 }
 
-// write runs one API call, again while the API server cannot be reached;
-// an answer that refuses the Event is final.
+// write runs one API call, again while the API server cannot be reached
+// or is busy (429, 5xx), up to writeTries; any other refusal is final.
 func (s *shard) write(ctx context.Context, call func() error) bool {
 	for try := 1; ; try++ {
 		err := call()
 		if err == nil {
 			return true
 		}
-		var status apierrors.APIStatus
-		if errors.As(err, &status) || try == writeTries {
+		if !mayPass(err) || try == writeTries {
+			metrics.EventsDropped.WithLabelValues("write_failed").Inc()
 			log.FromContext(ctx).WithName("events").V(1).Info("event not written", "error", err.Error())
 			return false
 		}
@@ -168,6 +171,17 @@ func (s *shard) write(ctx context.Context, call func() error) bool {
 		case <-s.clock.After(wait.Jitter(retryDelay, 0.25)):
 		}
 	}
+}
+
+// mayPass says whether writing again may succeed: no answer, or the API
+// server was busy or failing.
+func mayPass(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true
+	}
+	code := status.Status().Code
+	return code == http.StatusTooManyRequests || code >= http.StatusInternalServerError
 }
 
 func keyOf(ev *eventsv1.Event) seriesKey {

@@ -53,12 +53,13 @@ var (
 		Name: "servicecatalog_broker_requests_queued",
 		Help: "Instances and bindings waiting for one of the broker's request slots (deferred, not yet admitted).",
 	}, []string{"broker"})
-	// EventsDropped counts Events not recorded because the recorder's queue
-	// was full.
-	EventsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+	// EventsDropped counts Events not recorded, by reason: queue_full (the
+	// recorder's queue was full) or write_failed (the API server refused
+	// the Event, or could not be reached after a few tries).
+	EventsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "servicecatalog_events_dropped_total",
-		Help: "Events the controllers raised that were dropped because the event recorder's queue was full.",
-	})
+		Help: "Events the controllers raised and that were not recorded, by reason (queue_full, write_failed).",
+	}, []string{"reason"})
 )
 
 func init() {

@@ -40,12 +40,14 @@ func (r *Reconciler) brokerContext(ctx context.Context, inst *v1beta1.ServiceIns
 }
 
 // contextAnnotations are the annotations a context carries: not the
-// catalog's own (they steer the catalog, not the service) nor kubectl's
-// copy of the last applied object.
+// catalog's own (they steer the catalog, not the service), nor those of
+// Kubernetes and its tools (domains kubernetes.io and k8s.io and their
+// subdomains: kubectl's copy of the last applied object, say), which say
+// nothing to a broker and some of which change often.
 func contextAnnotations(in map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range in {
-		if strings.HasPrefix(k, "servicecatalog.k8s.io/") || k == corev1.LastAppliedConfigAnnotation {
+		if kubernetesOwned(k) {
 			continue
 		}
 		out[k] = v
@@ -54,6 +56,21 @@ func contextAnnotations(in map[string]string) map[string]string {
 		return nil
 	}
 	return out
+}
+
+// kubernetesOwned says whether an annotation key's prefix is a domain of
+// Kubernetes (servicecatalog.k8s.io included).
+func kubernetesOwned(key string) bool {
+	prefix, _, ok := strings.Cut(key, "/")
+	if !ok {
+		return false
+	}
+	for _, domain := range []string{"kubernetes.io", "k8s.io"} {
+		if prefix == domain || strings.HasSuffix(prefix, "."+domain) {
+			return true
+		}
+	}
+	return false
 }
 
 // contextChecksum identifies a context in status without storing it
@@ -85,7 +102,30 @@ var namespaceAnnotationsChanged = predicate.Funcs{
 	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
-// instancesInNamespace lists every instance of a namespace.
+// instancesInNamespace lists the instances of a namespace whose context
+// carries its annotations and whose class takes context updates: those of
+// ClusterServiceClasses with allowContextUpdates.
 func (r *Reconciler) instancesInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.instancesMatching(ctx, client.InNamespace(o.GetName()))
+	var list v1beta1.ServiceInstanceList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
+		return nil
+	}
+	allows := map[string]bool{}
+	var out []reconcile.Request
+	for i := range list.Items {
+		ref := list.Items[i].Spec.ClusterServiceClassRef
+		if ref == nil {
+			continue
+		}
+		allowed, seen := allows[ref.Name]
+		if !seen {
+			var class v1beta1.ClusterServiceClass
+			allowed = r.Client.Get(ctx, client.ObjectKey{Name: ref.Name}, &class) == nil && class.Spec.AllowContextUpdates
+			allows[ref.Name] = allowed
+		}
+		if allowed {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
 }

@@ -21,6 +21,8 @@ func TestContextAnnotations(t *testing.T) {
 		"the user's":       {map[string]string{"team.example.com/owner": "alice"}, map[string]string{"team.example.com/owner": "alice"}},
 		"the catalog's go": {map[string]string{v1beta1.AnnotationCascadeDelete: "true", "owner": "bob"}, map[string]string{"owner": "bob"}},
 		"kubectl's copy":   {map[string]string{corev1.LastAppliedConfigAnnotation: "{...}"}, nil},
+		"Kubernetes' domains": {map[string]string{"scheduler.alpha.kubernetes.io/node-selector": "x", "k8s.io/a": "b", "kubernetes.io/c": "d", "notkubernetes.io/e": "f"},
+			map[string]string{"notkubernetes.io/e": "f"}},
 	} {
 		t.Run(name, func(t *testing.T) { assert.Equal(t, tc.want, contextAnnotations(tc.in)) })
 	}

@@ -27,7 +27,7 @@ func TestContextUpdates(t *testing.T) {
 	annotateNamespace := func(value string) {
 		ns := &corev1.Namespace{}
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: w.Namespace}, ns))
-		ns.Annotations = map[string]string{"platform.example.com/cost-center": value}
+		ns.Annotations = map[string]string{"platform.example.com/cost-center": value, "scheduler.alpha.kubernetes.io/node-selector": "pool=" + value}
 		require.NoError(t, env.Client.Update(ctx, ns))
 	}
 	annotateNamespace("42")
@@ -75,9 +75,15 @@ func TestContextUpdates(t *testing.T) {
 	testenv.UpdateInstance(t, env, db, func(i *v1beta1.ServiceInstance) {
 		i.Annotations[v1beta1.AnnotationMaintenanceUpgrades] = v1beta1.MaintenanceUpgradesManual
 	})
+	// backup's fetch request (its class is not retrievable: answered at
+	// once) marks the reconcile that saw the annotation change.
 	testenv.UpdateInstance(t, env, backup, func(i *v1beta1.ServiceInstance) {
-		i.Annotations = map[string]string{"team.example.com/owner": "carol"}
+		i.Annotations = map[string]string{"team.example.com/owner": "carol", v1beta1.AnnotationFetch: "marker"}
 	})
+	require.Eventually(t, func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(backup), backup)
+		return backup.Status.Fetched != nil && backup.Status.Fetched.Request == "marker"
+	}, eventually, tick)
 	// A last change that is sent, so the ones before had their chance.
 	testenv.UpdateInstance(t, env, db, func(i *v1beta1.ServiceInstance) { i.Annotations["team.example.com/owner"] = "dave" })
 	require.Eventually(t, func() bool { return len(updatesOf(t, w.Fake, db)) >= 3 }, eventually, tick)

@@ -18,6 +18,10 @@ import (
 // maxFetchedParameters bounds the parameters status.fetched keeps.
 const maxFetchedParameters = 16 << 10
 
+// minFetchInterval is the least time between two fetches of one instance:
+// the annotation is the tenant's, the broker's request slots are shared.
+const minFetchInterval = 10 * time.Second
+
 // fetchRequested says whether the fetch annotation asks for a fetch not yet
 // served.
 func fetchRequested(inst *v1beta1.ServiceInstance) bool {
@@ -34,6 +38,11 @@ func (r *Reconciler) fetchIfRequested(ctx context.Context, s *scope) (ctrl.Resul
 		return ctrl.Result{}, nil
 	}
 	inst := s.inst
+	if last := inst.Status.Fetched; last != nil {
+		if wait := last.Time.Add(minFetchInterval).Sub(r.Now()); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
 	off, err := r.offering(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -62,20 +71,22 @@ func (r *Reconciler) fetchIfRequested(ctx context.Context, s *scope) (ctrl.Resul
 }
 
 // confirmProvision asks a broker that serves fetches whether a provision
-// whose answer was lost created the instance. If the broker holds it, with
-// the plan asked for, the provision succeeded and there is no orphan to
-// mitigate; otherwise (a 404 also while the broker is still provisioning)
-// orphan mitigation goes on.
-func (r *Reconciler) confirmProvision(ctx context.Context, s *scope, c *osb.Client) next {
+// whose answer was lost (provErr) created the instance, and returns the
+// broker's view when it holds it with the plan asked for: then there is no
+// orphan to mitigate. nil otherwise (a 404 also while the broker is still
+// provisioning), and orphan mitigation goes on.
+func (r *Reconciler) confirmProvision(ctx context.Context, s *scope, c *osb.Client, provErr error) *osb.GetInstanceResponse {
 	inst, off := s.inst, s.off
+	if provErr == nil || !off.Class.InstancesRetrievable || !osb.IsUnanswered(provErr) {
+		return nil
+	}
 	resp, err := c.GetInstance(ctx, &osb.GetInstanceRequest{InstanceID: inst.Spec.ExternalID, ServiceID: off.Class.ExternalID, PlanID: off.Plan.ExternalID})
 	if err != nil || resp.PlanID != off.Plan.ExternalID || (resp.ServiceID != "" && resp.ServiceID != off.Class.ExternalID) {
-		s.log.Info("The fetch did not confirm the provision; mitigating", "instanceID", inst.Spec.ExternalID)
-		return mitigate
+		s.log.Info("The fetch did not confirm the provision whose answer was lost", "instanceID", inst.Spec.ExternalID)
+		return nil
 	}
-	provisionConfirmed(inst, resp, r.Now())
 	s.log.Info("A fetch confirmed the provision whose answer was lost", "instanceID", inst.Spec.ExternalID)
-	return done
+	return resp
 }
 
 // fetched records the broker's view of the instance.
@@ -83,7 +94,7 @@ func fetched(inst *v1beta1.ServiceInstance, request string, resp *osb.GetInstanc
 	f := &v1beta1.FetchedInstance{
 		Request: request, Time: metav1.NewTime(now), PlanExternalID: resp.PlanID,
 		PlanMatches:  resp.PlanID != "" && resp.PlanID == planID(inst.Status.ExternalProperties),
-		Parameters:   fetchedParameters(resp.Parameters, inst.Status.ExternalProperties),
+		Parameters:   fetchedParameters(resp.Parameters, inst.Spec.Parameters),
 		DashboardURL: resp.DashboardURL,
 	}
 	if resp.MaintenanceInfo != nil {
@@ -98,19 +109,21 @@ func fetchFailed(inst *v1beta1.ServiceInstance, request string, now time.Time, w
 }
 
 // fetchedParameters are the broker's parameters as status may show them:
-// those that came from Secrets (redacted in what status recorded as sent)
-// redacted again, and nothing when they are too large.
-func fetchedParameters(values map[string]any, sent *v1beta1.PropertiesState) *runtime.RawExtension {
+// the values of those the instance sets inline in spec.parameters, which
+// the readers of status can read anyway. Every other value is redacted: it
+// may come from a Secret (now or before an update dropped it from the
+// spec), or be one the broker made up. Nothing when they are too large.
+func fetchedParameters(values map[string]any, inline *runtime.RawExtension) *runtime.RawExtension {
 	if len(values) == 0 {
 		return nil
 	}
-	var recorded map[string]any
-	if sent != nil && sent.Parameters != nil {
-		_ = json.Unmarshal(sent.Parameters.Raw, &recorded)
+	var own map[string]any
+	if inline != nil {
+		_ = json.Unmarshal(inline.Raw, &own)
 	}
 	out := make(map[string]any, len(values))
 	for k, v := range values {
-		if recorded[k] == parameters.Redacted {
+		if _, ok := own[k]; !ok {
 			v = parameters.Redacted
 		}
 		out[k] = v

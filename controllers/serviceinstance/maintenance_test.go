@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
@@ -64,10 +65,14 @@ func TestMaintenanceVersionReachesInstances(t *testing.T) {
 
 	// The broker moves the plan; a relist brings it.
 	w.Fake.On(osbtest.Catalog, osbtest.Response{Body: catalogWithLargeAt(t, "1.3.0")})
-	broker := &v1beta1.ClusterServiceBroker{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
-	broker.Spec.RelistRequests++
-	require.NoError(t, env.Client.Update(ctx, broker))
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		broker := &v1beta1.ClusterServiceBroker{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker); err != nil {
+			return err
+		}
+		broker.Spec.RelistRequests++
+		return env.Client.Update(ctx, broker)
+	}))
 
 	require.Eventually(t, func() bool { return len(updatesOf(t, w.Fake, auto)) == 1 }, eventually, tick, "the plan's instance is upgraded without any change of its own")
 	sent := updatesOf(t, w.Fake, auto)[0]

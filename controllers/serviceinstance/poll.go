@@ -64,6 +64,11 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 		// The operation that held the deletion back is over: go on with it.
 		return r.reconcileDelete(ctx, s)
 	}
+	if n == done {
+		// What arrived while the operation ran (a fetch asked for, a
+		// changed context) waited for it: look again now.
+		return ctrl.Result{Requeue: true}, nil
+	}
 	return r.follow(ctx, s, n, err)
 }
 

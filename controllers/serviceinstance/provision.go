@@ -52,10 +52,13 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 		req.MaintenanceInfo = &osb.MaintenanceInfo{Version: off.Plan.MaintenanceInfo.Version}
 	}
 	s.log.Info("Sending provision request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "plan", off.Plan.ExternalName)
-	resp, provErr := c.Provision(ctx, req)
-	n, err := provisionAnswered(inst, resp, provErr, r.attempts())
-	if n == mitigate && off.Class.InstancesRetrievable && osb.IsUnanswered(provErr) {
-		n = r.confirmProvision(ctx, s, c)
+	resp, err := c.Provision(ctx, req)
+	var n next
+	if confirmed := r.confirmProvision(ctx, s, c, err); confirmed != nil {
+		provisionConfirmed(inst, confirmed, r.Now())
+		n, err = done, nil
+	} else {
+		n, err = provisionAnswered(inst, resp, err, r.attempts())
 	}
 	logAnswer(s, "provision", n, err)
 	return r.follow(ctx, s, n, err)

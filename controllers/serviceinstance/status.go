@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -27,6 +26,9 @@ const (
 	// reasonUpgradeAvailable is the event of a maintenance version that
 	// waits for a manual upgrade.
 	reasonUpgradeAvailable = "UpgradeAvailable"
+	// reasonContextUpdateRefused: the broker refused an update of the
+	// context alone; the instance is as it was.
+	reasonContextUpdateRefused = "ContextUpdateRefused"
 )
 
 // cleanupSuffix ends the Ready message while orphan mitigation runs.
@@ -225,12 +227,25 @@ func provisioned(inst *v1beta1.ServiceInstance) {
 	setReady(inst, metav1.ConditionTrue, v1beta1.ReasonProvisionedSuccessfully, "The instance was provisioned successfully")
 }
 
+// contextRefused records an update of the context alone that the broker
+// refused: the instance is unchanged and Ready, the context counts as
+// told (it goes again with the next update), and nothing is Failed, since
+// no spec was wrong.
+func contextRefused(inst *v1beta1.ServiceInstance, err error) next {
+	sent := inst.Status.InProgressProperties
+	clearOperation(inst)
+	if current := inst.Status.ExternalProperties; current != nil && sent != nil {
+		current.ContextChecksum = sent.ContextChecksum
+	}
+	inst.Status.ObservedGeneration = inst.Generation
+	setReady(inst, metav1.ConditionTrue, reasonContextUpdateRefused,
+		"The broker refused the update of the instance's context (its annotations or its namespace's): "+err.Error()+"; the instance is unchanged")
+	return done
+}
+
 // provisionConfirmed records a provision whose answer was lost and that a
 // fetch showed the broker holds: provisioned, with nothing to mitigate.
 func provisionConfirmed(inst *v1beta1.ServiceInstance, resp *osb.GetInstanceResponse, now time.Time) {
-	st := &inst.Status
-	st.OrphanMitigationInProgress, st.OrphanMitigationCause = false, ""
-	meta.RemoveStatusCondition(&st.Conditions, v1beta1.ConditionOrphanMitigation)
 	setDashboard(inst, resp.DashboardURL)
 	provisioned(inst)
 	fetched(inst, "", resp, now)

@@ -29,12 +29,16 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result,
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.noteUpgrade(inst, off)
-	change := changeOf(inst, off, params, contextChecksum(kctx))
+	sum := contextChecksum(kctx)
+	change := changeOf(inst, off, params, sum)
+	r.noteUpgrade(inst, off, change)
 	switch {
 	case !change.needed():
 		inst.Status.ObservedGeneration = inst.Generation
-		return ctrl.Result{}, nil
+		adoptContext(inst, sum)
+		// Nothing to send: a fetch asked for may go now, never holding an
+		// update back.
+		return r.fetchIfRequested(ctx, s)
 	case change.planChanged && !off.PlanUpdatable():
 		setFailed(inst, v1beta1.ReasonUpdateInstanceCallFailed, fmt.Sprintf("plan %q cannot be changed to or from; the instance keeps its plan", off.Plan.ExternalName))
 		return ctrl.Result{}, nil
@@ -48,15 +52,19 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result,
 	req := change.request(inst, off, params)
 	req.Context, req.Identity = kctx, brokerclient.Identity(inst.Spec.UserInfo)
 	beginOperation(inst, v1beta1.ServiceInstanceOperationUpdate, r.Now())
-	inst.Status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
-	inst.Status.InProgressProperties.ContextChecksum = contextChecksum(kctx)
+	inst.Status.InProgressProperties = change.sent(inst, off, params, sum)
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdatingInstance, "The broker is updating the instance")
 	if err := s.claim(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
 	s.log.Info("Sending update request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "planChanged", change.planChanged, "upgrade", change.upgrade, "contextChanged", change.context)
 	resp, err := c.UpdateInstance(ctx, req)
-	n, err := updateAnswered(inst, resp, err)
+	var n next
+	if change.contextOnly() && err != nil && osb.OutcomeOf(err) == osb.Rejected {
+		n = contextRefused(inst, err)
+	} else {
+		n, err = updateAnswered(inst, resp, err)
+	}
 	logAnswer(s, "update", n, err)
 	return r.follow(ctx, s, n, err)
 }
@@ -81,8 +89,35 @@ func changeOf(inst *v1beta1.ServiceInstance, off *offering.Offering, params para
 	c := change{planChanged: planID(current) != off.Plan.ExternalID, params: params.ChangedSince(current)}
 	c.resend = inst.Status.ObservedGeneration < inst.Generation && !c.planChanged && c.params == nil
 	c.upgrade = availableUpgrade(inst, off) != "" && (autoUpgrades(inst) || c.planChanged || c.params != nil || c.resend)
-	c.context = off.Class.AllowContextUpdates && (current == nil || current.ContextChecksum != contextSum)
+	// An instance from before the checksum was kept has none: its context
+	// is adopted (adoptContext), not sent.
+	c.context = off.Class.AllowContextUpdates && current != nil && current.ContextChecksum != "" && current.ContextChecksum != contextSum
 	return c
+}
+
+// contextOnly says the update sends nothing but the new context.
+func (c change) contextOnly() bool {
+	return c.context && !c.planChanged && c.params == nil && !c.resend && !c.upgrade
+}
+
+// sent is what status records as sent: the maintenance version only when
+// the update carries it, the instance's own otherwise.
+func (c change) sent(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set, contextSum string) *v1beta1.PropertiesState {
+	p := properties(off, params, inst.Spec.UserInfo)
+	p.ContextChecksum = contextSum
+	if current := inst.Status.ExternalProperties; !c.upgrade && current != nil {
+		p.MaintenanceInfoVersion = current.MaintenanceInfoVersion
+	}
+	return p
+}
+
+// adoptContext records the context of an instance whose status has no
+// checksum of it yet, so that upgrading the catalog sends no update to
+// every instance at once.
+func adoptContext(inst *v1beta1.ServiceInstance, contextSum string) {
+	if current := inst.Status.ExternalProperties; current != nil && current.ContextChecksum == "" {
+		current.ContextChecksum = contextSum
+	}
 }
 
 // availableUpgrade is the plan's maintenance version the broker has not
@@ -104,10 +139,10 @@ func autoUpgrades(inst *v1beta1.ServiceInstance) bool {
 }
 
 // noteUpgrade records in status the maintenance version the instance has
-// not reached, and tells the user once when it waits for them.
-func (r *Reconciler) noteUpgrade(inst *v1beta1.ServiceInstance, off *offering.Offering) {
+// not reached, and tells the user when it starts waiting for them.
+func (r *Reconciler) noteUpgrade(inst *v1beta1.ServiceInstance, off *offering.Offering, c change) {
 	version := availableUpgrade(inst, off)
-	if version != "" && version != inst.Status.AvailableMaintenanceVersion && !autoUpgrades(inst) {
+	if version != "" && version != inst.Status.AvailableMaintenanceVersion && !c.upgrade {
 		r.Recorder.Eventf(inst, nil, corev1.EventTypeNormal, reasonUpgradeAvailable, "Upgrade",
 			"plan %q has maintenance version %s; the instance waits for its next update (annotation %s: %s); raise spec.updateRequests to upgrade now",
 			off.Plan.ExternalName, version, v1beta1.AnnotationMaintenanceUpgrades, v1beta1.MaintenanceUpgradesManual)

@@ -33,22 +33,33 @@ func (w *Webhook) ValidateUpdate(ctx context.Context, old, inst *v1beta1.Service
 		return nil, nil
 	}
 	if !userSpecChanged(&old.Spec, &inst.Spec) {
-		return nil, invalid(inst, validateAnnotations(inst))
+		return nil, invalid(inst, validateAnnotations(old, inst))
 	}
 	return w.validate(ctx, old, inst)
 }
 
+// maxFetchRequest bounds the fetch annotation, which status copies.
+const maxFetchRequest = 128
+
 // validateAnnotations checks the values of the annotations the controller
-// reads from an instance.
-func validateAnnotations(inst *v1beta1.ServiceInstance) field.ErrorList {
-	key := v1beta1.AnnotationMaintenanceUpgrades
-	switch v, ok := inst.Annotations[key]; {
-	case !ok, v == v1beta1.MaintenanceUpgradesAuto, v == v1beta1.MaintenanceUpgradesManual:
-		return nil
-	default:
-		return field.ErrorList{field.NotSupported(field.NewPath("metadata", "annotations").Key(key), v,
-			[]string{v1beta1.MaintenanceUpgradesAuto, v1beta1.MaintenanceUpgradesManual})}
+// reads from an instance, when they are new or changed (old is nil on
+// create): a value from before the check must not block the controller's
+// own writes.
+func validateAnnotations(old, inst *v1beta1.ServiceInstance) field.ErrorList {
+	path := field.NewPath("metadata", "annotations")
+	changed := func(key string) (string, bool) {
+		v, ok := inst.Annotations[key]
+		return v, ok && (old == nil || old.Annotations[key] != v)
 	}
+	var errs field.ErrorList
+	if v, ok := changed(v1beta1.AnnotationMaintenanceUpgrades); ok && v != v1beta1.MaintenanceUpgradesAuto && v != v1beta1.MaintenanceUpgradesManual {
+		errs = append(errs, field.NotSupported(path.Key(v1beta1.AnnotationMaintenanceUpgrades), v,
+			[]string{v1beta1.MaintenanceUpgradesAuto, v1beta1.MaintenanceUpgradesManual}))
+	}
+	if v, ok := changed(v1beta1.AnnotationFetch); ok && len(v) > maxFetchRequest {
+		errs = append(errs, field.TooLong(path.Key(v1beta1.AnnotationFetch), "", maxFetchRequest))
+	}
+	return errs
 }
 
 // invalid is the API error of errs; nil when there are none.
@@ -97,7 +108,7 @@ func (w *Webhook) validate(ctx context.Context, old, inst *v1beta1.ServiceInstan
 		errs = append(errs, w.checkExternalID(ctx, old, inst)...)
 	}
 	errs = append(errs, w.checkSecretAccess(ctx, old, inst)...)
-	errs = append(errs, validateAnnotations(inst)...)
+	errs = append(errs, validateAnnotations(old, inst)...)
 	return warnings, invalid(inst, errs)
 }
 

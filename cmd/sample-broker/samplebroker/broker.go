@@ -126,6 +126,8 @@ type operation struct {
 	NeverFinish bool           `json:"neverFinish,omitempty"`
 	NewPlanID   string         `json:"newPlanID,omitempty"`
 	NewParams   map[string]any `json:"newParams,omitempty"`
+	// NewMaintenance is the maintenance version an update moves to.
+	NewMaintenance string `json:"newMaintenance,omitempty"`
 }
 
 // New returns a broker, loading its state from opts.StateDir when there is one.
@@ -231,9 +233,11 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // but for binding rotation: its catalog types have no binding_rotatable
 // and its bind details no predecessor_binding_id. The catalog is served
 // from this broker's own types, and the bind's predecessor is read from the
-// body before brokerapi decodes it.
+// body before brokerapi decodes it. Two more wrappers: last_operation may
+// set a Retry-After header (brokerapi writes none), and request bodies are
+// bounded (brokerapi reads them whole).
 func (b *Broker) routes() {
-	api := brokerapi.New(service{b}, slog.New(slog.DiscardHandler), brokerapi.BrokerCredentials{Username: b.opts.Username, Password: b.opts.Password})
+	api := maxBody(brokerapi.New(service{b}, slog.New(slog.DiscardHandler), brokerapi.BrokerCredentials{Username: b.opts.Username, Password: b.opts.Password}))
 	b.mux = http.NewServeMux()
 	osbRoute := func(pattern, op string, h http.Handler) { b.mux.Handle(pattern, b.faulty(op, h)) }
 	osbRoute("GET /v2/catalog", "catalog", versioned(http.HandlerFunc(b.getCatalog)))
@@ -264,6 +268,14 @@ func versioned(next http.Handler) http.Handler {
 			writeError(w, http.StatusPreconditionFailed, "", fmt.Sprintf("%s must be 2.x, got %q", osb.HeaderAPIVersion, v))
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxBody bounds request bodies to 1 MiB.
+func maxBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -94,9 +94,9 @@ func checkParameters(s *jsonschema.Schema, params map[string]any) error {
 	return nil
 }
 
-// checkedParameters decodes a provision's or update's parameters and checks
+// checkedRequest decodes a provision's or update's parameters and checks
 // them against the schema, and its maintenance_info against the plan.
-func checkedParameters(raw json.RawMessage, s *jsonschema.Schema, mi *domain.MaintenanceInfo, plan planInfo) (map[string]any, error) {
+func checkedRequest(raw json.RawMessage, s *jsonschema.Schema, mi *domain.MaintenanceInfo, plan planInfo) (map[string]any, error) {
 	params, err := parametersOf(raw)
 	if err != nil {
 		return nil, err
@@ -129,7 +129,7 @@ func (s service) Provision(_ context.Context, id string, details domain.Provisio
 	if !known || plan.serviceID != details.ServiceID {
 		return none, failure(http.StatusBadRequest, "", "unknown service_id %q or plan_id %q", details.ServiceID, details.PlanID)
 	}
-	params, err := checkedParameters(details.RawParameters, plan.create, details.MaintenanceInfo, plan)
+	params, err := checkedRequest(details.RawParameters, plan.create, details.MaintenanceInfo, plan)
 	if err != nil {
 		return none, err
 	}
@@ -200,19 +200,24 @@ func (s service) Update(_ context.Context, id string, details domain.UpdateDetai
 		fixed := map[bool]string{true: plan.planName, false: current.planName}[current.updatable]
 		return none, failure(http.StatusBadRequest, "", "cannot change plan from %s to %s: plan %s cannot be changed", current.planName, plan.planName, fixed)
 	}
-	changes, err := checkedParameters(details.RawParameters, plan.update, details.MaintenanceInfo, plan)
+	changes, err := checkedRequest(details.RawParameters, plan.update, details.MaintenanceInfo, plan)
 	if err != nil {
 		return none, err
 	}
 	params := mergeParameters(inst.Parameters, changes)
 	spec := domain.UpdateServiceSpec{Metadata: instanceMetadata(plan)}
+	// The maintenance version moves only when asked for, or with the plan.
+	maintenance := inst.MaintenanceInfo
+	if details.MaintenanceInfo != nil || newPlanID != inst.PlanID {
+		maintenance = plan.maintenance
+	}
 	if !s.async(asyncAllowed) {
-		inst.PlanID, inst.Parameters, inst.MaintenanceInfo = newPlanID, params, plan.maintenance
+		inst.PlanID, inst.Parameters, inst.MaintenanceInfo = newPlanID, params, maintenance
 		return spec, s.persist()
 	}
 	var op *operation
 	inst.Operation, op = s.startOperation(kindUpdate, id, "update")
-	op.NewPlanID, op.NewParams = newPlanID, params
+	op.NewPlanID, op.NewParams, op.NewMaintenance = newPlanID, params, maintenance
 	spec.IsAsync, spec.OperationData = true, inst.Operation
 	return spec, s.persist()
 }
@@ -279,7 +284,7 @@ func (b *Broker) advance() {
 		case kindProvision:
 			inst.Ready = true
 		case kindUpdate:
-			inst.PlanID, inst.Parameters, inst.MaintenanceInfo = op.NewPlanID, op.NewParams, b.plans[op.NewPlanID].maintenance
+			inst.PlanID, inst.Parameters, inst.MaintenanceInfo = op.NewPlanID, op.NewParams, op.NewMaintenance
 		case kindDeprovision:
 			b.removeInstance(op.InstanceID)
 		}

@@ -501,7 +501,7 @@ func refreshInstance(ctx context.Context, env *Env, c client.Client, inst *v1bet
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the catalog did not fetch instance %s within %s (is the broker busy or unreachable? see svcat describe instance %s)", key.Name, timeout, key.Name)
+			return fmt.Errorf("the catalog did not fetch instance %s within %s: a fetch waits until the instance is provisioned and no operation is under way, and comes at most every 10s; otherwise the broker may be busy or unreachable (svcat describe instance %s)", key.Name, timeout, key.Name)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
