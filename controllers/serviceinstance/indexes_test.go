@@ -55,4 +55,7 @@ func TestScopedIndexesServeTheirLookups(t *testing.T) {
 	}, eventually, tick, "the instance index finds the binding in its namespace")
 	require.NoError(t, cached.List(ctx, &bindings, client.InNamespace(other), client.MatchingFields{offering.IndexInstanceRef: "mine"}))
 	assert.Empty(t, bindings.Items, "nor in another namespace")
+	// The lookup it does not serve finds nothing (offering.InNamespaceOnly).
+	require.NoError(t, cached.List(ctx, &bindings, client.MatchingFields{offering.IndexInstanceRef: "mine"}))
+	assert.Empty(t, bindings.Items, "the instance index serves lookups in a namespace only")
 }
