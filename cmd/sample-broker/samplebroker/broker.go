@@ -233,9 +233,10 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // but for binding rotation: its catalog types have no binding_rotatable
 // and its bind details no predecessor_binding_id. The catalog is served
 // from this broker's own types, and the bind's predecessor is read from the
-// body before brokerapi decodes it. Two more wrappers: last_operation may
-// set a Retry-After header (brokerapi writes none), and request bodies are
-// bounded (brokerapi reads them whole).
+// body before brokerapi decodes it. More wrappers: fetch answers get the
+// instance's maintenance_info and last_operation may set a Retry-After
+// header (brokerapi writes neither), and request bodies are bounded
+// (brokerapi reads them whole).
 func (b *Broker) routes() {
 	api := maxBody(brokerapi.New(service{b}, slog.New(slog.DiscardHandler), brokerapi.BrokerCredentials{Username: b.opts.Username, Password: b.opts.Password}))
 	b.mux = http.NewServeMux()
@@ -244,7 +245,7 @@ func (b *Broker) routes() {
 	osbRoute("PUT /v2/service_instances/{instance}", "provision", api)
 	osbRoute("PATCH /v2/service_instances/{instance}", "update", api)
 	osbRoute("DELETE /v2/service_instances/{instance}", "deprovision", api)
-	osbRoute("GET /v2/service_instances/{instance}", "getInstance", api)
+	osbRoute("GET /v2/service_instances/{instance}", "getInstance", b.withMaintenanceInfo(api))
 	osbRoute("GET /v2/service_instances/{instance}/last_operation", "lastOperation", withAnswerHeader(api))
 	osbRoute("PUT /v2/service_instances/{instance}/service_bindings/{binding}", "bind", withPredecessor(api))
 	osbRoute("DELETE /v2/service_instances/{instance}/service_bindings/{binding}", "unbind", api)
@@ -279,6 +280,38 @@ func maxBody(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// withMaintenanceInfo adds the instance's maintenance_info to a fetch
+// answer: brokerapi v13's has no field for it.
+func (b *Broker) withMaintenanceInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorded{header: w.Header(), status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		var body map[string]any
+		if rec.status == http.StatusOK && json.Unmarshal(rec.body.Bytes(), &body) == nil {
+			b.mu.Lock()
+			if inst := b.state.Instances[r.PathValue("instance")]; inst != nil && inst.MaintenanceInfo != "" {
+				body["maintenance_info"] = map[string]string{"version": inst.MaintenanceInfo}
+			}
+			b.mu.Unlock()
+			writeJSON(w, http.StatusOK, body)
+			return
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+	})
+}
+
+// recorded is a ResponseWriter that keeps the answer.
+type recorded struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorded) Header() http.Header         { return r.header }
+func (r *recorded) Write(p []byte) (int, error) { return r.body.Write(p) }
+func (r *recorded) WriteHeader(status int)      { r.status = status }
 
 type predecessorKey struct{}
 

@@ -232,7 +232,7 @@ func TestUpdate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, samplebroker.MediumPlanID, got.PlanID)
 	assert.Equal(t, map[string]any{"region": "eu", "storageGB": float64(400)}, got.Parameters)
-	assert.Nil(t, got.MaintenanceInfo, "brokerapi v13 answers a fetch without maintenance_info")
+	assert.Equal(t, "1.1.0", got.MaintenanceInfo.Version)
 	assert.JSONEq(t, `{"labels":{"service":"sample-db","plan":"medium"}}`, string(got.Metadata))
 }
 
