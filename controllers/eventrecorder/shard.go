@@ -96,6 +96,7 @@ func (s *shard) record(ctx context.Context, ev *eventsv1.Event) {
 		s.forget(el)
 	}
 	if !s.write(ctx, func() error { return s.create(ctx, ev) }) {
+		metrics.EventsDropped.WithLabelValues("write_failed").Inc()
 		return
 	}
 	s.byKey[key] = s.recent.PushFront(&series{key: key, event: ev, count: 1, written: 1, last: now})
@@ -153,15 +154,15 @@ func (s *shard) create(ctx context.Context, ev *eventsv1.Event) error {
 }
 
 // write runs one API call, again while the API server cannot be reached
-// or is busy (429, 5xx), up to writeTries; any other refusal is final.
+// or is busy (429, 5xx), up to writeTries; any other refusal is final. An
+// AlreadyExists after a retry is success: the failed try was stored.
 func (s *shard) write(ctx context.Context, call func() error) bool {
 	for try := 1; ; try++ {
 		err := call()
-		if err == nil {
+		if err == nil || (try > 1 && apierrors.IsAlreadyExists(err)) {
 			return true
 		}
 		if !mayPass(err) || try == writeTries {
-			metrics.EventsDropped.WithLabelValues("write_failed").Inc()
 			log.FromContext(ctx).WithName("events").V(1).Info("event not written", "error", err.Error())
 			return false
 		}

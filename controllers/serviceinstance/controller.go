@@ -292,9 +292,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
 		return r.provision(ctx, s)
 	}
-	if res, err := r.fetchIfRequested(ctx, s); err != nil {
-		return res, err
-	}
 	return r.updateIfNeeded(ctx, s)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,7 +95,7 @@ func fetched(inst *v1beta1.ServiceInstance, request string, resp *osb.GetInstanc
 	f := &v1beta1.FetchedInstance{
 		Request: request, Time: metav1.NewTime(now), PlanExternalID: resp.PlanID,
 		PlanMatches:  resp.PlanID != "" && resp.PlanID == planID(inst.Status.ExternalProperties),
-		Parameters:   fetchedParameters(resp.Parameters, inst.Spec.Parameters),
+		Parameters:   fetchedParameters(resp.Parameters, inst.Spec.Parameters, inst.Status.ExternalProperties),
 		DashboardURL: resp.DashboardURL,
 	}
 	if resp.MaintenanceInfo != nil {
@@ -109,21 +110,23 @@ func fetchFailed(inst *v1beta1.ServiceInstance, request string, now time.Time, w
 }
 
 // fetchedParameters are the broker's parameters as status may show them:
-// the values of those the instance sets inline in spec.parameters, which
-// the readers of status can read anyway. Every other value is redacted: it
-// may come from a Secret (now or before an update dropped it from the
-// spec), or be one the broker made up. Nothing when they are too large.
-func fetchedParameters(values map[string]any, inline *runtime.RawExtension) *runtime.RawExtension {
+// a value only where it equals the instance's own inline value in
+// spec.parameters and was not taken from a Secret when last sent, which
+// the readers of status know anyway. Every other value is redacted: it may
+// come from a Secret (now, or before a change the broker refused), or be
+// one the broker made up. Nothing when they are too large.
+func fetchedParameters(values map[string]any, inline *runtime.RawExtension, sent *v1beta1.PropertiesState) *runtime.RawExtension {
 	if len(values) == 0 {
 		return nil
 	}
-	var own map[string]any
-	if inline != nil {
-		_ = json.Unmarshal(inline.Raw, &own)
+	own, recorded := objectOf(inline), map[string]any{}
+	if sent != nil {
+		recorded = objectOf(sent.Parameters)
 	}
 	out := make(map[string]any, len(values))
 	for k, v := range values {
-		if _, ok := own[k]; !ok {
+		mine, ok := own[k]
+		if !ok || !reflect.DeepEqual(mine, v) || recorded[k] == parameters.Redacted {
 			v = parameters.Redacted
 		}
 		out[k] = v
@@ -133,4 +136,13 @@ func fetchedParameters(values map[string]any, inline *runtime.RawExtension) *run
 		return nil
 	}
 	return &runtime.RawExtension{Raw: raw}
+}
+
+// objectOf decodes a JSON object; empty when it is not one.
+func objectOf(raw *runtime.RawExtension) map[string]any {
+	out := map[string]any{}
+	if raw != nil {
+		_ = json.Unmarshal(raw.Raw, &out)
+	}
+	return out
 }

@@ -66,8 +66,9 @@ func (r *Reconciler) poll(ctx context.Context, s *scope) (ctrl.Result, error) {
 	}
 	if n == done {
 		// What arrived while the operation ran (a fetch asked for, a
-		// changed context) waited for it: look again now.
-		return ctrl.Result{Requeue: true}, nil
+		// changed context) waited for it: look again once the cache has
+		// this status.
+		return ctrl.Result{RequeueAfter: settle}, nil
 	}
 	return r.follow(ctx, s, n, err)
 }
@@ -149,6 +150,8 @@ func operationEnded(inst *v1beta1.ServiceInstance, state osb.State, description 
 		return mitigate, nil
 	case op == v1beta1.ServiceInstanceOperationUpdate && succeeded:
 		updated(inst)
+	case op == v1beta1.ServiceInstanceOperationUpdate && contextOnlyOperation(inst):
+		return contextRefused(inst, errors.New(failure)), nil
 	case op == v1beta1.ServiceInstanceOperationUpdate:
 		updateFailed(inst, failure, resp)
 	case succeeded:

@@ -3,8 +3,10 @@ package serviceinstance
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -241,6 +243,32 @@ func contextRefused(inst *v1beta1.ServiceInstance, err error) next {
 	setReady(inst, metav1.ConditionTrue, reasonContextUpdateRefused,
 		"The broker refused the update of the instance's context (its annotations or its namespace's): "+err.Error()+"; the instance is unchanged")
 	return done
+}
+
+// contextUpdateFailed records a failed update of the context alone. A
+// refusal (400, 409, a 422 but a ConcurrencyError) leaves the instance
+// Ready (contextRefused); anything else may pass and is tried again.
+func contextUpdateFailed(inst *v1beta1.ServiceInstance, err error) (next, error) {
+	switch code := osb.StatusOf(err); {
+	case code == http.StatusBadRequest, code == http.StatusConflict, code == http.StatusUnprocessableEntity && !osb.IsConcurrencyError(err):
+		return contextRefused(inst, err), nil
+	}
+	clearOperation(inst)
+	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonUpdateInstanceCallFailed, "update of the instance's context failed: "+err.Error()+"; retrying")
+	return retry, err
+}
+
+// contextOnlyOperation says whether the update in progress sends nothing
+// but a new context: what it sends equals what the broker has, but for the
+// context's checksum.
+func contextOnlyOperation(inst *v1beta1.ServiceInstance) bool {
+	sent, current := inst.Status.InProgressProperties, inst.Status.ExternalProperties
+	if sent == nil || current == nil || sent.ContextChecksum == current.ContextChecksum {
+		return false
+	}
+	a, b := *sent, *current
+	a.ContextChecksum, b.ContextChecksum = "", ""
+	return equality.Semantic.DeepEqual(a, b)
 }
 
 // provisionConfirmed records a provision whose answer was lost and that a

@@ -3,6 +3,7 @@ package serviceinstance
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,14 +61,23 @@ func (r *Reconciler) updateIfNeeded(ctx context.Context, s *scope) (ctrl.Result,
 	s.log.Info("Sending update request", "broker", off.BrokerName, "instanceID", inst.Spec.ExternalID, "planChanged", change.planChanged, "upgrade", change.upgrade, "contextChanged", change.context)
 	resp, err := c.UpdateInstance(ctx, req)
 	var n next
-	if change.contextOnly() && err != nil && osb.OutcomeOf(err) == osb.Rejected {
-		n = contextRefused(inst, err)
+	if change.contextOnly() && err != nil {
+		n, err = contextUpdateFailed(inst, err)
 	} else {
 		n, err = updateAnswered(inst, resp, err)
 	}
 	logAnswer(s, "update", n, err)
-	return r.follow(ctx, s, n, err)
+	res, err := r.follow(ctx, s, n, err)
+	if err == nil && res.IsZero() && fetchRequested(inst) {
+		// The fetch asked for waited for this update; it goes next.
+		res.RequeueAfter = settle
+	}
+	return res, err
 }
+
+// settle is how long a reconcile that must look again waits: long enough
+// for the cache to hold the status it just wrote.
+const settle = time.Second
 
 // change is what differs between the spec and what the broker last accepted.
 type change struct {
@@ -100,12 +110,12 @@ func (c change) contextOnly() bool {
 	return c.context && !c.planChanged && c.params == nil && !c.resend && !c.upgrade
 }
 
-// sent is what status records as sent: the maintenance version only when
-// the update carries it, the instance's own otherwise.
+// sent is what status records as sent: the plan's maintenance version when
+// the update carries it or changes the plan, the instance's own otherwise.
 func (c change) sent(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set, contextSum string) *v1beta1.PropertiesState {
 	p := properties(off, params, inst.Spec.UserInfo)
 	p.ContextChecksum = contextSum
-	if current := inst.Status.ExternalProperties; !c.upgrade && current != nil {
+	if current := inst.Status.ExternalProperties; !c.upgrade && !c.planChanged && current != nil {
 		p.MaintenanceInfoVersion = current.MaintenanceInfoVersion
 	}
 	return p
