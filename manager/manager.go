@@ -24,6 +24,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/broker"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/eventrecorder"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/controllers/podgate"
 	"github.com/servicecatalog/service-catalog/controllers/protection"
@@ -92,12 +93,10 @@ func NewScheme() (*runtime.Scheme, error) {
 // bindings and plans they are a large part of the object (an update
 // without them leaves them as they are).
 func CacheOptions() cache.Options {
-	secretMeta := &metav1.PartialObjectMetadata{}
-	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: podgate.CacheOptions(),
-			secretMeta:    {Transform: stripSecretMetadata},
+			&corev1.Pod{}:     podgate.CacheOptions(),
+			metaonly.Secret(): {Transform: stripSecretMetadata},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}

@@ -10,13 +10,12 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/metrics"
 	"github.com/servicecatalog/service-catalog/osb"
 )
@@ -266,8 +265,7 @@ func (p *Pool) limitOf(broker Broker) int {
 func (p *Pool) fingerprint(ctx context.Context, broker Broker) (string, error) {
 	parts := []string{string(broker.GetUID()), strconv.FormatInt(broker.GetGeneration(), 10)}
 	for _, ref := range broker.GetAuthSecrets() {
-		meta := &metav1.PartialObjectMetadata{}
-		meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		meta := metaonly.Secret()
 		err := p.SecretVersions.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, meta)
 		switch {
 		case client.IgnoreNotFound(err) != nil:

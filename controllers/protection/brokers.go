@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 )
@@ -44,7 +45,7 @@ func setupBrokers(mgr ctrl.Manager, c client.Client) error {
 			predicate.GenerationChangedPredicate{}, needsAttention(v1beta1.FinalizerInUse)))).
 		Watches(&v1beta1.ServiceClass{}, offeredBy, builder.WithPredicates(deletedOnly)).
 		Watches(&v1beta1.ServicePlan{}, offeredBy, builder.WithPredicates(deletedOnly)).
-		WatchesMetadata(secretMeta(), handler.EnqueueRequestsFromMapFunc(r.brokersNaming), builder.WithPredicates(createdOnly)).
+		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.brokersNaming), builder.WithPredicates(createdOnly)).
 		Named("ServiceBrokerProtection").
 		Complete(r)
 }
@@ -87,7 +88,7 @@ func (r *brokerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // that exist; the Secrets' creation requeues the broker for the others.
 func (r *brokerReconciler) holdAuthSecrets(ctx context.Context, broker *v1beta1.ServiceBroker) error {
 	for _, ref := range broker.GetAuthSecrets() {
-		secret := secretMeta()
+		secret := metaonly.Secret()
 		if err := r.client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
 			if client.IgnoreNotFound(err) == nil {
 				continue

@@ -19,8 +19,6 @@
 package protection
 
 import (
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -46,14 +44,6 @@ func Setup(mgr ctrl.Manager) error {
 		}
 	}
 	return nil
-}
-
-// secretMeta is an empty Secret of the metadata-only cache: the content of
-// Secrets never enters the manager's memory.
-func secretMeta() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	return m
 }
 
 // deleting says the object waits only for its finalizers.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 )
 
@@ -30,7 +31,7 @@ func setupSecrets(mgr ctrl.Manager, c client.Client) error {
 		return controllerutil.ContainsFinalizer(o, v1beta1.FinalizerBrokerAuth)
 	})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(secretMeta(), builder.WithPredicates(held)).
+		For(metaonly.Secret(), builder.WithPredicates(held)).
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.heldSecretsOf), builder.WithPredicates(deletedOnly)).
 		Watches(&v1beta1.ServiceBroker{}, formerAuthSecrets()).
 		Named("BrokerAuthSecretProtection").
@@ -67,7 +68,7 @@ func formerAuthSecrets() handler.TypedEventHandler[client.Object, reconcile.Requ
 // instance that is gone: it may have been the last to need them.
 func (r *secretReconciler) heldSecretsOf(ctx context.Context, o client.Object) []reconcile.Request {
 	var secrets metav1.PartialObjectMetadataList
-	secrets.SetGroupVersionKind(secretMeta().GroupVersionKind().GroupVersion().WithKind("SecretList"))
+	secrets.SetGroupVersionKind(metaonly.Secret().GroupVersionKind().GroupVersion().WithKind("SecretList"))
 	if err := r.client.List(ctx, &secrets, client.InNamespace(o.GetNamespace())); err != nil {
 		return nil
 	}
@@ -84,7 +85,7 @@ func (r *secretReconciler) heldSecretsOf(ctx context.Context, o client.Object) [
 // Reconcile removes the auth finalizer from a Secret no broker names, and
 // from a deleting Secret no instance needs any more.
 func (r *secretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	secret := secretMeta()
+	secret := metaonly.Secret()
 	if err := r.client.Get(ctx, req.NamespacedName, secret); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

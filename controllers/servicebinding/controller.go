@@ -16,7 +16,6 @@ import (
 	"context"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
@@ -135,7 +135,7 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfInstance)).
 		// A changed parametersFrom Secret gives a bound binding new
 		// parameters, which only new credentials can carry: a rotation.
-		WatchesMetadata(secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.bindingsReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.bindingsReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Named("ServiceBinding").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
@@ -147,12 +147,6 @@ func (r *Reconciler) bindingsOfInstance(ctx context.Context, o client.Object) []
 
 func (r *Reconciler) bindingsReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingParametersFrom, o.GetName())
-}
-
-func secretMetadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	return m
 }
 
 func (r *Reconciler) bindingsMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {

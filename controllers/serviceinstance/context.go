@@ -8,15 +8,14 @@ import (
 	"maps"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
@@ -31,7 +30,7 @@ func (r *Reconciler) brokerContext(ctx context.Context, inst *v1beta1.ServiceIns
 	if !clusterBroker {
 		return c, nil
 	}
-	ns := namespaceMetadata()
+	ns := metaonly.Namespace()
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: inst.Namespace}, ns); err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
@@ -83,12 +82,6 @@ func contextChecksum(c *osb.KubernetesContext) string {
 	}
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
-}
-
-func namespaceMetadata() *metav1.PartialObjectMetadata {
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	return ns
 }
 
 // namespaceAnnotationsChanged passes namespace updates that change

@@ -16,7 +16,6 @@ import (
 	"context"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
@@ -157,15 +157,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	// Secrets are watched by metadata only: their content never enters the
 	// cache; a change of resourceVersion is enough to re-read them.
-	secretMeta := &metav1.PartialObjectMetadata{}
-	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.ServiceInstance{}, builder.WithPredicates(status.SpecOrIntentChanged())).
 		Watches(&v1beta1.ServiceBinding{}, handler.EnqueueRequestsFromMapFunc(instanceOfBinding), builder.WithPredicates(deletedOnly)).
-		WatchesMetadata(secretMeta, handler.EnqueueRequestsFromMapFunc(r.instancesReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.instancesReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.unresolvedInstances), builder.WithPredicates(createdOnly)).
-		WatchesMetadata(namespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.instancesInNamespace), builder.WithPredicates(namespaceAnnotationsChanged)).
+		WatchesMetadata(metaonly.Namespace(), handler.EnqueueRequestsFromMapFunc(r.instancesInNamespace), builder.WithPredicates(namespaceAnnotationsChanged)).
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
 		Named("ServiceInstance").

@@ -48,19 +48,8 @@ func requestFetch(t *testing.T, inst *v1beta1.ServiceInstance, value string) *v1
 // the fetch annotation changes.
 func TestFetchOnRequest(t *testing.T) {
 	useEnv(t)
-	ctx := context.Background()
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, retrievableCatalog())
-	res := env.Kubectl(ctx, `
-apiVersion: v1
-kind: Secret
-metadata: {name: db-params, namespace: `+w.Namespace+`}
-stringData: {params: '{"password":"from-a-secret"}'}
-`, "apply", "-f", "-")
-	require.NoError(t, res.Err, res.Stderr)
-	db := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
-		i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`)
-		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "params"}}}
-	})
+	db := instanceWithParamsSecret(t, w, "from-a-secret")
 	backup := w.Instance("backup", "daily", func(i *v1beta1.ServiceInstance) { i.Spec.ClusterServiceClassExternalName = "backup" })
 	testenv.WaitCondition(t, env, db, v1beta1.ConditionReady, metav1.ConditionTrue)
 	testenv.WaitCondition(t, env, backup, v1beta1.ConditionReady, metav1.ConditionTrue)

@@ -108,23 +108,13 @@ func TestParametersFromSecretChange(t *testing.T) {
 	useEnv(t)
 	ctx := context.Background()
 	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
-	res := env.Kubectl(ctx, `
-apiVersion: v1
-kind: Secret
-metadata: {name: db-params, namespace: `+w.Namespace+`}
-stringData: {params: '{"password":"first-secret-value"}'}
-`, "apply", "-f", "-")
-	require.NoError(t, res.Err, res.Stderr)
-	inst := w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
-		i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`)
-		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "params"}}}
-	})
+	inst := instanceWithParamsSecret(t, w, "first-secret-value")
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
 	var sent map[string]any
 	require.NoError(t, w.Fake.Requests(osbtest.Provision)[0].JSON(&sent))
 	assert.Equal(t, map[string]any{"region": "eu", "password": "first-secret-value"}, sent["parameters"])
 
-	res = env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.Namespace, "-p", `{"stringData":{"params":"{\"password\":\"second-secret-value\"}"}}`)
+	res := env.Kubectl(ctx, "", "patch", "secret", "db-params", "-n", w.Namespace, "-p", `{"stringData":{"params":"{\"password\":\"second-secret-value\"}"}}`)
 	require.NoError(t, res.Err, res.Stderr)
 	require.Eventually(t, func() bool { return len(w.Fake.Requests(osbtest.Update)) == 1 }, eventually, tick)
 	sent = nil
@@ -167,4 +157,22 @@ func TestPlanChangeAndUpdateRequests(t *testing.T) {
 	require.NoError(t, w.Fake.Requests(osbtest.Update)[1].JSON(&sent))
 	assert.Equal(t, map[string]any{"region": "eu"}, sent["parameters"], "updateRequests resends the parameters")
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+}
+
+// instanceWithParamsSecret creates Secret db-params holding the password
+// parameter, and instance db of plan small with region eu inline and the
+// Secret as parametersFrom.
+func instanceWithParamsSecret(t *testing.T, w *testenv.World, password string) *v1beta1.ServiceInstance {
+	t.Helper()
+	res := env.Kubectl(context.Background(), `
+apiVersion: v1
+kind: Secret
+metadata: {name: db-params, namespace: `+w.Namespace+`}
+stringData: {params: '{"password":"`+password+`"}'}
+`, "apply", "-f", "-")
+	require.NoError(t, res.Err, res.Stderr)
+	return w.Instance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Spec.Parameters = testenv.RawJSON(`{"region":"eu"}`)
+		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "params"}}}
+	})
 }

@@ -81,7 +81,7 @@ func (b *Broker) faulty(op string, next http.Handler) http.HandlerFunc {
 		}
 		if f.AfterAction {
 			// Do the work, throw the answer away, then misbehave.
-			next.ServeHTTP(discard{header: http.Header{}}, r)
+			next.ServeHTTP(&recorded{header: http.Header{}}, r)
 			if f.Delay > 0 {
 				time.Sleep(time.Duration(f.Delay))
 			}
@@ -109,13 +109,6 @@ func (b *Broker) faulty(op string, next http.Handler) http.HandlerFunc {
 		}
 	}
 }
-
-// discard is a ResponseWriter that drops the answer.
-type discard struct{ header http.Header }
-
-func (d discard) Header() http.Header         { return d.header }
-func (d discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d discard) WriteHeader(int)             {}
 
 func (b *Broker) setFault(w http.ResponseWriter, r *http.Request) {
 	var f Fault

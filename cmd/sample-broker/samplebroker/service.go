@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -224,12 +225,8 @@ func (s service) Update(_ context.Context, id string, details domain.UpdateDetai
 
 func mergeParameters(old, changes map[string]any) map[string]any {
 	out := map[string]any{}
-	for k, v := range old {
-		out[k] = v
-	}
-	for k, v := range changes {
-		out[k] = v
-	}
+	maps.Copy(out, old)
+	maps.Copy(out, changes)
 	return out
 }
 
