@@ -289,3 +289,45 @@ func BuildBinary(root, name, dir string) (string, error) {
 	}
 	return out, nil
 }
+
+// crdCreateGrace is how long after a CRD becomes Established the API
+// server holds each create of its objects: kube-apiserver's CRD handler
+// sleeps two seconds on such a create, so that in a cluster of several API
+// servers a follow-up request never reaches one that has not seen the CRD
+// yet (apiextensions-apiserver, customresource_handler.go).
+const crdCreateGrace = 2 * time.Second
+
+// WaitCRDsSettled returns once every installed CRD has been Established for
+// longer than the API server holds creates of a new CRD's objects. A
+// benchmark calls it before its clock runs: a cluster's CRDs are installed
+// long before its brokers sync, while here the first creates would
+// otherwise come within the grace and each wait two seconds.
+func (e *Env) WaitCRDsSettled(ctx context.Context) error {
+	var crds apiextensionsv1.CustomResourceDefinitionList
+	if err := e.Client.List(ctx, &crds); err != nil {
+		return err
+	}
+	var latest time.Time
+	for _, crd := range crds.Items {
+		established := false
+		for _, c := range crd.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				established = true
+				if c.LastTransitionTime.After(latest) {
+					latest = c.LastTransitionTime.Time
+				}
+			}
+		}
+		if !established {
+			return fmt.Errorf("CRD %s is not established", crd.Name)
+		}
+	}
+	// The transition time is kept in whole seconds, as the API server reads
+	// it, so the grace ends at latest+crdCreateGrace on its clock too.
+	select {
+	case <-time.After(time.Until(latest.Add(crdCreateGrace + 100*time.Millisecond))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
