@@ -49,12 +49,21 @@ func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	return r.follow(ctx, s, n, err)
 }
 
-// prepare checks the Secrets the binding will write, builds the parameters
-// and the broker client, and reports in status what stops them. A nil
-// client ends the reconcile with the error returned.
+// prepare takes the broker client, checks the Secrets the binding will
+// write, builds the parameters, and reports in status what stops them. A
+// nil client ends the reconcile with the error returned. The client comes
+// first: a binding whose broker is busy comes back again and again until it
+// gets a slot, and should cost the API server nothing each time.
 func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *osb.Client, error) {
 	b := s.b
 	var params parameters.Set
+	c, err := r.brokerClient(ctx, s)
+	if err != nil {
+		if !errors.Is(err, brokerclient.ErrBusy) {
+			brokerUnreachable(b, err)
+		}
+		return params, nil, err
+	}
 	if err := r.checkSecretsFree(ctx, b); err != nil {
 		var notOwned *notOwnedError
 		if errors.As(err, &notOwned) {
@@ -66,7 +75,7 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 		}
 		return params, nil, err
 	}
-	params, err := parameters.Build(ctx, r.APIReader, b.Namespace, b.Spec.Parameters, b.Spec.ParametersFrom)
+	params, err = parameters.Build(ctx, r.APIReader, b.Namespace, b.Spec.Parameters, b.Spec.ParametersFrom)
 	var paramErr *parameters.Error
 	if errors.As(err, &paramErr) {
 		parametersRefused(b, paramErr)
@@ -75,16 +84,13 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 	if err != nil {
 		return params, nil, err
 	}
-	c, err := r.brokerClient(ctx, s)
-	if err != nil && !errors.Is(err, brokerclient.ErrBusy) {
-		brokerUnreachable(b, err)
-	}
-	return params, c, err
+	return params, c, nil
 }
 
 // storeCredentials writes the credentials of a finished bind and records
 // the binding as Ready, with their expiry.
 func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (ctrl.Result, error) {
+	s.brokerAnswered()
 	err := r.writeCredentials(ctx, s.b, a.credentials, s.off)
 	n := credentialsStored(s.b, err)
 	if n == done && err == nil {

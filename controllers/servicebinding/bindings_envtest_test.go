@@ -147,7 +147,7 @@ func TestBindingWaitsForInstance(t *testing.T) {
 		ready := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady)
 		require.NotNil(c, ready, "no Ready condition yet")
 		require.Equal(c, metav1.ConditionFalse, ready.Status, "%s: %s", ready.Reason, ready.Message)
-		require.Equal(c, "waiting for ServiceInstance db to be Ready (Provisioning: The broker is working on it asynchronously)", ready.Message)
+		require.Equal(c, "waiting for ServiceInstance db to be Ready (it is being provisioned)", ready.Message)
 	}, eventually, tick)
 	w.Fake.On(osbtest.LastOperation, osbtest.Response{Body: `{"state":"succeeded"}`})
 	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)

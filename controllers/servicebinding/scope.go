@@ -40,6 +40,14 @@ func (s *scope) done() {
 	}
 }
 
+// brokerAnswered gives the broker request slot back once the broker has
+// answered and what follows is the manager's own writes, which need no
+// share of the broker. A later request of the reconcile takes a slot again.
+func (s *scope) brokerAnswered() {
+	s.done()
+	s.osb, s.release = nil, nil
+}
+
 func (r *Reconciler) newScope(ctx context.Context, b *v1beta1.ServiceBinding) *scope {
 	return &scope{b: b, patch: r.statusWriter().Begin(b), log: logf.FromContext(ctx)}
 }
@@ -125,11 +133,7 @@ func (r *Reconciler) readyInstance(ctx context.Context, s *scope) (*v1beta1.Serv
 	}
 	ready := meta.FindStatusCondition(inst.Status.Conditions, v1beta1.ConditionReady)
 	if ready == nil || ready.Status != metav1.ConditionTrue || inst.Status.ExternalProperties == nil {
-		why := "it has no status yet"
-		if ready != nil {
-			why = ready.Reason + ": " + ready.Message
-		}
-		waitingForInstance(s.b, fmt.Sprintf("waiting for ServiceInstance %s to be Ready (%s)", inst.Name, why))
+		waitingForInstance(s.b, fmt.Sprintf("waiting for ServiceInstance %s to be Ready (%s)", inst.Name, notReadyBecause(ready)))
 		return nil, nil, nil
 	}
 	off, err := r.offering(ctx, s)
@@ -137,6 +141,22 @@ func (r *Reconciler) readyInstance(ctx context.Context, s *scope) (*v1beta1.Serv
 		return nil, nil, err
 	}
 	return inst, off, nil
+}
+
+// notReadyBecause says why an instance is not Ready, as a binding waiting
+// for it reports. While the instance is provisioned or updated the words
+// stay the same, whatever the broker says of its progress, so a waiting
+// binding's status is written once, not at every step of its instance;
+// otherwise they are the instance's reason and message, which say what to
+// fix.
+func notReadyBecause(ready *metav1.Condition) string {
+	switch {
+	case ready == nil || ready.Reason == v1beta1.ReasonProvisioning:
+		return "it is being provisioned"
+	case ready.Reason == v1beta1.ReasonUpdatingInstance:
+		return "it is being updated"
+	}
+	return ready.Reason + ": " + ready.Message
 }
 
 // brokerClient returns an OSB client for the instance's broker, once per

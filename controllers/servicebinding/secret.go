@@ -167,23 +167,24 @@ func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBin
 	return nil
 }
 
-// writeSecret creates or updates a Secret the binding owns.
+// writeSecret creates or updates a Secret the binding owns. It tries to
+// create first: on a first bind, the common case, the Secret is not there,
+// and a read before would be one more API request per Secret.
 func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding, name string, data map[string][]byte) error {
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}}
-	var existing corev1.Secret
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing)
-	switch {
-	case apierrors.IsNotFound(err):
-		secret.Labels = map[string]string{LabelBinding: b.Name}
-		secret.Type = corev1.SecretTypeOpaque
-		secret.Data = data
-		if err := controllerutil.SetControllerReference(b, secret, r.Client.Scheme()); err != nil {
-			return err
-		}
-		return r.Client.Create(ctx, secret)
-	case err != nil:
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name,
+		Labels: map[string]string{LabelBinding: b.Name}}, Type: corev1.SecretTypeOpaque, Data: data}
+	if err := controllerutil.SetControllerReference(b, secret, r.Client.Scheme()); err != nil {
 		return err
-	case !metav1.IsControlledBy(&existing, b):
+	}
+	err := r.Client.Create(ctx, secret)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	var existing corev1.Secret
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err != nil {
+		return err
+	}
+	if !metav1.IsControlledBy(&existing, b) {
 		return &notOwnedError{name}
 	}
 	existing.Data = data

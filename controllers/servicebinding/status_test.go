@@ -148,3 +148,21 @@ func TestUnbindAnswered(t *testing.T) {
 		})
 	}
 }
+
+func TestNotReadyBecause(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ready *metav1.Condition
+		want  string
+	}{
+		{"no status yet", nil, "it is being provisioned"},
+		{"provisioning, whatever the broker says", &metav1.Condition{Reason: v1beta1.ReasonProvisioning, Message: "40% done"}, "it is being provisioned"},
+		{"being updated", &metav1.Condition{Reason: v1beta1.ReasonUpdatingInstance, Message: "resizing"}, "it is being updated"},
+		{"failed: what to fix", &metav1.Condition{Reason: v1beta1.ReasonProvisionCallFailed, Message: "provision failed: 400 quota"}, "ProvisionCallFailed: provision failed: 400 quota"},
+		{"missing plan", &metav1.Condition{Reason: v1beta1.ReasonReferencesNonexistentPlan, Message: "plan small not found"}, "ReferencesNonexistentServicePlan: plan small not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, notReadyBecause(tc.ready))
+		})
+	}
+}

@@ -76,6 +76,7 @@ func (r *Reconciler) unbind(ctx context.Context, s *scope) (ctrl.Result, error) 
 // finishUnbind records a confirmed unbind: after orphan mitigation the
 // Secrets go, on deletion the binding too.
 func (r *Reconciler) finishUnbind(ctx context.Context, s *scope) (ctrl.Result, error) {
+	s.brokerAnswered()
 	if s.b.Status.OrphanMitigationInProgress {
 		s.log.Info("Orphan mitigation finished", "bindingID", bindingID(s.b))
 	}

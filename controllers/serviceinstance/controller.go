@@ -286,10 +286,12 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		// The class or plan is not there yet (or could not be read).
 		return res, err
 	}
-	st.UserSpecifiedClassName, st.UserSpecifiedPlanName = s.inst.Spec.UserClassName(), s.inst.Spec.UserPlanName()
 	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
+		// The names the user gave go with the claim (beginProvision): an
+		// instance deferred for a busy broker writes nothing.
 		return r.provision(ctx, s)
 	}
+	recordUserSpecifiedNames(s.inst)
 	return r.updateIfNeeded(ctx, s)
 }
 

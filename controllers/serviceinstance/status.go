@@ -127,11 +127,18 @@ func beginOperation(inst *v1beta1.ServiceInstance, op v1beta1.ServiceInstanceOpe
 // beginProvision records the attempt before it is sent: after a crash the
 // status says a deprovision may be owed, and what was sent.
 func beginProvision(inst *v1beta1.ServiceInstance, off *offering.Offering, params parameters.Set, now time.Time) {
+	recordUserSpecifiedNames(inst)
 	beginOperation(inst, v1beta1.ServiceInstanceOperationProvision, now)
 	inst.Status.InProgressProperties = properties(off, params, inst.Spec.UserInfo)
 	inst.Status.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
 	setReady(inst, metav1.ConditionFalse, v1beta1.ReasonProvisioning,
 		fmt.Sprintf("The broker is provisioning plan %q of class %q", off.Plan.ExternalName, off.Class.ExternalName))
+}
+
+// recordUserSpecifiedNames mirrors the class and plan the spec names, in
+// the form the user wrote them, into status.
+func recordUserSpecifiedNames(inst *v1beta1.ServiceInstance) {
+	inst.Status.UserSpecifiedClassName, inst.Status.UserSpecifiedPlanName = inst.Spec.UserClassName(), inst.Spec.UserPlanName()
 }
 
 // removedPlan refuses to provision a plan the catalog no longer offers.
