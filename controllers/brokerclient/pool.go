@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/metaonly"
@@ -45,16 +47,22 @@ func (e *BusyError) Error() string { return ErrBusy.Error() }
 // Unwrap makes errors.Is(err, ErrBusy) hold.
 func (e *BusyError) Unwrap() error { return ErrBusy }
 
-// An object that finds its broker busy comes back after 250 to 750 ms,
-// every time: a delay that grew with each deferral left slots idle while
-// the long waiters slept, and let newcomers overtake them (make bench: 1000
-// instances at 100 ms latency took twice as long with it).
+// An object that finds its broker busy is woken when a slot is given back,
+// the one that has waited longest first (Pool.Wakeups). It also comes back
+// by itself after 1 to 2 s, every time, in case its wake-up was lost: a
+// delay that grew with each deferral left slots idle while the long waiters
+// slept (make bench: 1000 instances at 100 ms latency took twice as long
+// with it), and one of 250 to 750 ms cost thousands of reconciles that
+// found the broker busy again.
 const (
-	minRetry, retryJitter = 250 * time.Millisecond, 500 * time.Millisecond
+	minRetry, retryJitter = time.Second, time.Second
 	// waitingFor is how long after its last deferral an object still
 	// counts as queued: longer than any retry, so one that comes back is
 	// never missed, and one that never does (it was deleted) drops out.
 	waitingFor = 3 * time.Second
+	// wakeupBuffer is how many wake-ups of one kind may wait for its
+	// controller; beyond, they are dropped, and the retry brings the object.
+	wakeupBuffer = 1024
 	// sweepEvery bounds the work of forgetting objects that stopped
 	// waiting: at most one pass over a broker's queue per second.
 	sweepEvery = time.Second
@@ -82,6 +90,8 @@ type Pool struct {
 	mu sync.Mutex
 	// brokers is keyed by metrics.BrokerLabel: kind, namespace and name.
 	brokers map[string]*pooled
+	// wakeups, by object kind (%T), are the channels Wakeups made.
+	wakeups map[string]chan event.GenericEvent
 }
 
 type pooled struct {
@@ -90,10 +100,19 @@ type pooled struct {
 	// inFlight counts the broker's requests in flight, across rebuilds of
 	// its client: a tenant who edits their broker gets no fresh share.
 	inFlight int
-	// waiting holds when each object deferred for want of a slot (by
-	// WaiterKey) last came, until it gets one.
-	waiting map[string]time.Time
+	// waiting holds the objects deferred for want of a slot (by
+	// WaiterKey), until they get one.
+	waiting map[string]*waiter
 	swept   time.Time
+}
+
+// waiter is an object deferred for want of a slot.
+type waiter struct {
+	kind string // as in WaiterKey: the object's Go type
+	key  client.ObjectKey
+	// first and last are when it first and last found the broker busy;
+	// woken, when it was last woken and has not come back since.
+	first, last, woken time.Time
 }
 
 // Client returns the broker's client and takes one of its request slots
@@ -103,7 +122,7 @@ type pooled struct {
 // or read.
 func (p *Pool) Client(ctx context.Context, broker Broker, obj client.Object) (c *osb.Client, release func(), err error) {
 	label := metrics.BrokerLabel(broker)
-	e, ok := p.take(label, WaiterKey(obj), p.limitOf(broker))
+	e, ok := p.take(label, obj, p.limitOf(broker))
 	if !ok {
 		metrics.Deferred.WithLabelValues(label).Inc()
 		return nil, nil, &BusyError{RetryAfter: minRetry + time.Duration(rand.Int64N(int64(retryJitter)))}
@@ -122,14 +141,20 @@ func (p *Pool) Client(ctx context.Context, broker Broker, obj client.Object) (c 
 
 // take counts a request in flight for the broker, if it has a free slot;
 // if not, it records the waiter.
-func (p *Pool) take(label, key string, limit int) (*pooled, bool) {
+func (p *Pool) take(label string, obj client.Object, limit int) (*pooled, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(label)
 	now := p.now()
 	defer func() { metrics.Queued.WithLabelValues(label).Set(float64(e.queued(now))) }()
+	key := WaiterKey(obj)
 	if e.inFlight >= limit {
-		e.waiting[key] = now
+		w := e.waiting[key]
+		if w == nil {
+			w = &waiter{kind: fmt.Sprintf("%T", obj), key: client.ObjectKeyFromObject(obj), first: now}
+			e.waiting[key] = w
+		}
+		w.last, w.woken = now, time.Time{}
 		return e, false
 	}
 	delete(e.waiting, key)
@@ -145,7 +170,7 @@ func (p *Pool) entry(label string) *pooled {
 	}
 	e := p.brokers[label]
 	if e == nil {
-		e = &pooled{waiting: map[string]time.Time{}}
+		e = &pooled{waiting: map[string]*waiter{}}
 		p.brokers[label] = e
 	}
 	return e
@@ -156,8 +181,8 @@ func (p *Pool) entry(label string) *pooled {
 func (e *pooled) queued(now time.Time) int {
 	if now.Sub(e.swept) >= sweepEvery {
 		e.swept = now
-		for key, last := range e.waiting {
-			if now.Sub(last) > waitingFor {
+		for key, w := range e.waiting {
+			if now.Sub(w.last) > waitingFor {
 				delete(e.waiting, key)
 			}
 		}
@@ -185,7 +210,52 @@ func (p *Pool) give(label string, e *pooled) {
 		if p.brokers[label] == e {
 			metrics.InFlight.WithLabelValues(label).Dec()
 			metrics.Queued.WithLabelValues(label).Set(float64(e.queued(p.now())))
+			p.wakeOne(e)
 		}
+	}
+}
+
+// Wakeups returns the channel on which the pool wakes objects of obj's
+// kind that waited for a slot; a controller watches it (source.Channel),
+// so a waiter comes as soon as a slot is given back instead of at its next
+// retry. One channel per kind; call it before the objects are reconciled.
+func (p *Pool) Wakeups(obj client.Object) <-chan event.GenericEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kind := fmt.Sprintf("%T", obj)
+	if p.wakeups == nil {
+		p.wakeups = map[string]chan event.GenericEvent{}
+	}
+	ch := p.wakeups[kind]
+	if ch == nil {
+		ch = make(chan event.GenericEvent, wakeupBuffer)
+		p.wakeups[kind] = ch
+	}
+	return ch
+}
+
+// wakeOne wakes the broker's longest waiter that is not woken already and
+// whose kind has a Wakeups channel, for the slot just given back; p.mu is
+// held. A newcomer may take the slot
+// first: the waiter then finds the broker busy again and, having waited
+// longest, is the next one woken.
+func (p *Pool) wakeOne(e *pooled) {
+	var next *waiter
+	now := p.now()
+	for _, w := range e.waiting {
+		if w.woken.IsZero() && now.Sub(w.last) <= waitingFor && p.wakeups[w.kind] != nil && (next == nil || w.first.Before(next.first)) {
+			next = w
+		}
+	}
+	if next == nil {
+		return
+	}
+	ch := p.wakeups[next.kind]
+	stub := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: next.key.Namespace, Name: next.key.Name}}
+	select {
+	case ch <- event.GenericEvent{Object: stub}:
+		next.woken = now
+	default:
 	}
 }
 

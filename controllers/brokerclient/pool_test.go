@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
@@ -162,8 +163,8 @@ func TestWaitersAreCounted(t *testing.T) {
 		_, _, err := pool.Client(ctx, broker, waiter)
 		res, err := brokerclient.RetryWhenBusy(ctrl.Result{}, err)
 		require.NoError(t, err)
-		assert.GreaterOrEqual(t, res.RequeueAfter, 250*time.Millisecond)
-		assert.Less(t, res.RequeueAfter, 750*time.Millisecond, "every retry comes soon: a growing delay leaves slots idle")
+		assert.GreaterOrEqual(t, res.RequeueAfter, time.Second)
+		assert.Less(t, res.RequeueAfter, 2*time.Second, "every retry comes soon: a growing delay leaves slots idle")
 	}
 	assert.Equal(t, 1.0, queued(), "a binding of the instance's name is a waiter of its own, counted once")
 	other := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gone"}}
@@ -193,4 +194,62 @@ func TestWaitersAreCounted(t *testing.T) {
 	_, _, err = pool.Client(ctx, broker, waiter)
 	assert.ErrorIs(t, err, brokerclient.ErrBusy, "the new entry's one slot is still held")
 	held()
+}
+
+// TestWaitersAreWoken: a slot given back wakes the object that has waited
+// longest, on its kind's channel, once until it comes back; a waiter of a
+// kind nobody wakes does not stand in the others' way.
+func TestWaitersAreWoken(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	require.NoError(t, v1beta1.AddToScheme(scheme))
+	c := fake.NewClientBuilder().WithScheme(scheme).Build()
+	clock := clocktesting.NewFakeClock(time.Now())
+	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 1, Clock: clock}
+	instances, bindings := pool.Wakeups(&v1beta1.ServiceInstance{}), pool.Wakeups(&v1beta1.ServiceBinding{})
+	assert.Equal(t, instances, pool.Wakeups(&v1beta1.ServiceInstance{}), "one channel per kind")
+	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "wakes", UID: "uid-w", Generation: 1}}
+	broker.Spec.URL = "http://broker.example.com"
+	woken := func(ch <-chan event.GenericEvent) string {
+		select {
+		case ev := <-ch:
+			return ev.Object.GetNamespace() + "/" + ev.Object.GetName()
+		default:
+			return ""
+		}
+	}
+
+	_, release, err := pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "holder"}})
+	require.NoError(t, err)
+	first := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "first"}}
+	second := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "second"}}
+	unwatched := &v1beta1.ServicePlan{ObjectMeta: metav1.ObjectMeta{Namespace: "team-z", Name: "oldest"}}
+	for _, waiter := range []client.Object{unwatched, first, second} {
+		_, _, err := pool.Client(ctx, broker, waiter)
+		require.ErrorIs(t, err, brokerclient.ErrBusy)
+		clock.Step(100 * time.Millisecond)
+	}
+	// The second comes back before the first: it is still second in line.
+	_, _, err = pool.Client(ctx, broker, second)
+	require.ErrorIs(t, err, brokerclient.ErrBusy)
+
+	release()
+	assert.Equal(t, "team-a/first", woken(bindings), "the longest waiter is woken")
+	assert.Empty(t, woken(instances))
+
+	// A newcomer takes the slot before the first comes back; when it
+	// gives it back, the second is woken: the first is on its way.
+	_, release, err = pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-c", Name: "newcomer"}})
+	require.NoError(t, err)
+	release()
+	assert.Equal(t, "team-b/second", woken(instances))
+	assert.Empty(t, woken(bindings), "a woken waiter is not woken twice")
+
+	// The first comes back, gets the slot and leaves the queue; its
+	// release wakes nobody twice.
+	_, release, err = pool.Client(ctx, broker, first)
+	require.NoError(t, err)
+	release()
+	assert.Empty(t, woken(bindings))
+	assert.Empty(t, woken(instances), "the second was woken already and has not come back")
 }

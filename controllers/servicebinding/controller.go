@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
@@ -136,6 +137,8 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		// A changed parametersFrom Secret gives a bound binding new
 		// parameters, which only new credentials can carry: a rotation.
 		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.bindingsReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		// An object that waited for a busy broker comes once a slot is free.
+		WatchesRawSource(source.Channel(r.Pool.Wakeups(&v1beta1.ServiceBinding{}), &handler.EnqueueRequestForObject{})).
 		Named("ServiceBinding").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)

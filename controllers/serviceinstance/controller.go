@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
@@ -166,6 +167,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		WatchesMetadata(metaonly.Namespace(), handler.EnqueueRequestsFromMapFunc(r.instancesInNamespace), builder.WithPredicates(namespaceAnnotationsChanged)).
 		Watches(&v1beta1.ClusterServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
 		Watches(&v1beta1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.instancesOfPlan), builder.WithPredicates(maintenanceChanged)).
+		// An object that waited for a busy broker comes once a slot is free.
+		WatchesRawSource(source.Channel(r.Pool.Wakeups(&v1beta1.ServiceInstance{}), &handler.EnqueueRequestForObject{})).
 		Named("ServiceInstance").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Complete(r)
