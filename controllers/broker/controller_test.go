@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,9 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
+	// The controllers' logs are not shown; saying so keeps
+	// controller-runtime from printing a warning and a stack in a long run.
+	ctrl.SetLogger(logr.Discard())
 	var err error
 	if env, err = testenv.Start(testenv.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -112,10 +112,15 @@ func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (
 // deleted, the credentials are fetched again if the broker allows it.
 func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
+	if inPlace, err := r.secretsInPlace(ctx, b); err != nil || inPlace {
+		if inPlace {
+			referCredentials(b)
+		}
+		return ctrl.Result{}, err
+	}
 	creds, envExists, err := r.boundSecrets(ctx, b)
-	if creds != nil && b.Status.Binding == nil {
-		// Bound before status.binding existed: the duck type needs it.
-		b.Status.Binding = &v1beta1.LocalObjectReference{Name: b.CredentialsSecretName()}
+	if creds != nil {
+		referCredentials(b)
 	}
 	switch {
 	case err != nil || (creds != nil && envExists):
@@ -135,6 +140,14 @@ func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, 
 	}
 	b.Status.InProgressProperties = b.Status.ExternalProperties
 	return r.fetchCredentials(ctx, s)
+}
+
+// referCredentials names the credentials Secret in status.binding, which a
+// binding bound before that field existed lacks: the duck type needs it.
+func referCredentials(b *v1beta1.ServiceBinding) {
+	if b.Status.Binding == nil {
+		b.Status.Binding = &v1beta1.LocalObjectReference{Name: b.CredentialsSecretName()}
+	}
 }
 
 // fetchCredentials reads the credentials of a binding from the broker and

@@ -441,3 +441,38 @@ func TestBindingPollsEnd(t *testing.T) {
 	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1, "orphan mitigation")
 	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
 }
+
+// secretReads counts the Secrets read past the cache.
+type secretReads struct {
+	client.Reader
+	n int
+}
+
+func (s *secretReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		s.n++
+	}
+	return s.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestBoundBindingReadsNoSecret: a bound binding is reconciled at every
+// change of its instance; with its Secrets in the metadata cache it reads
+// neither from the API server, and one that is gone is still restored.
+func TestBoundBindingReadsNoSecret(t *testing.T) {
+	k, r := newRig(t, nil)
+	b := newBinding(k, "db-binding")
+	_, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	reads := &secretReads{Reader: k.Client}
+	r.APIReader = reads
+
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Zero(t, reads.n, "both Secrets are in place: none is read")
+
+	require.NoError(t, k.Client.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: reconciletest.Namespace, Name: "db-binding-env"}}))
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.NotZero(t, reads.n, "a Secret the cache lacks is looked for in the API server")
+	assert.Equal(t, "secret", secretData(t, k, "db-binding-env")["DB_BINDING_PASSWORD"], "and restored")
+}

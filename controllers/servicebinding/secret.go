@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/offering"
 )
 
@@ -306,6 +307,25 @@ func without(data map[string][]byte, keys []string) map[string][]byte {
 		}
 	}
 	return out
+}
+
+// secretsInPlace says whether both Secrets of a bound binding exist, by the
+// manager's metadata cache: a bound binding is reconciled at every change
+// of its instance, and reading its credentials from the API server each
+// time cost two requests and brought the credentials into the manager for
+// nothing. A Secret the cache lacks may be one just written: boundSecrets
+// then asks the API server.
+func (r *Reconciler) secretsInPlace(ctx context.Context, b *v1beta1.ServiceBinding) (bool, error) {
+	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, metaonly.Secret())
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // boundSecrets reads the Secrets of a bound binding: the credentials

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/servicecatalog/service-catalog/cmd/sample-broker/samplebroker"
@@ -22,6 +24,9 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
+	// The controllers' logs are not shown; saying so keeps
+	// controller-runtime from printing a warning and a stack in a long run.
+	ctrl.SetLogger(logr.Discard())
 	var err error
 	if env, err = testenv.Start(testenv.Options{Webhooks: true, ControllerManager: true}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

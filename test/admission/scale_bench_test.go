@@ -307,6 +307,41 @@ func releaseNamespace(ns string) {
 	// Waited for: the next run must not share the API server with the
 	// deletion of thousands of objects (nor its manager see them go).
 	env.Kubectl(ctx, "", "delete", "namespace", ns, "--timeout=10m")
+	// Nor with the garbage collector, which looks up each Secret of the
+	// deleted bindings long after the namespace is gone (about 40 a second,
+	// within kube-controller-manager's request rate).
+	waitAPIQuiet()
+}
+
+// waitAPIQuiet waits, for at most three minutes, until the API server
+// serves fewer than 20 requests in 2 s.
+func waitAPIQuiet() {
+	last := apiRequestCount()
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); {
+		time.Sleep(2 * time.Second)
+		now := apiRequestCount()
+		if now-last < 20 {
+			return
+		}
+		last = now
+	}
+	fmt.Println("bench: the API server did not go quiet in 3 minutes; the next run shares it")
+}
+
+// apiRequestCount is how many requests the API server has served, by its
+// apiserver_request_total metric; watches it counts once, when they start.
+func apiRequestCount() float64 {
+	res := env.Kubectl(context.Background(), "", "get", "--raw", "/metrics")
+	total := 0.0
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
+			total += v
+		}
+	}
+	return total
 }
 
 // peakRSSMiB is this process's peak resident set (VmHWM).
