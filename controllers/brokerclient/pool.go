@@ -1,6 +1,7 @@
 package brokerclient
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -57,9 +58,15 @@ func (e *BusyError) Unwrap() error { return ErrBusy }
 const (
 	minRetry, retryJitter = time.Second, time.Second
 	// waitingFor is how long after its last deferral an object still
-	// counts as queued: longer than any retry, so one that comes back is
-	// never missed, and one that never does (it was deleted) drops out.
-	waitingFor = 3 * time.Second
+	// counts as queued and keeps its place in line: twice the longest
+	// retry, so one that comes back late from a full work queue is not
+	// missed, and one that never does (it was deleted) drops out.
+	waitingFor = 2 * (minRetry + retryJitter)
+	// wakeupLost is how long a woken object has to come back before its
+	// wake-up counts as lost and the next slot wakes another: one that
+	// was deleted, or stops short of asking for a slot, must not use up
+	// the wake-ups of a broker's other waiters.
+	wakeupLost = 250 * time.Millisecond
 	// wakeupBuffer is how many wake-ups of one kind may wait for its
 	// controller; beyond, they are dropped, and the retry brings the object.
 	wakeupBuffer = 1024
@@ -71,7 +78,9 @@ const (
 // Pool hands out one OSB client per broker, reused across reconciles so its
 // connections stay open, and rebuilt only when the broker's spec or one of
 // its auth Secrets changes; and it holds each broker to its share of
-// requests in flight, so one slow broker cannot take every worker.
+// requests in flight, so one slow broker cannot take every worker. An
+// object that finds its broker's share taken waits in line, without a
+// worker, and is woken when a slot is given back (Wakeups).
 type Pool struct {
 	// Secrets reads the content of auth Secrets, from the API server: only
 	// when a client is built.
@@ -90,7 +99,7 @@ type Pool struct {
 	mu sync.Mutex
 	// brokers is keyed by metrics.BrokerLabel: kind, namespace and name.
 	brokers map[string]*pooled
-	// wakeups, by object kind (%T), are the channels Wakeups made.
+	// wakeups, by object kind (kindOf), are the channels Wakeups made.
 	wakeups map[string]chan event.GenericEvent
 }
 
@@ -101,18 +110,20 @@ type pooled struct {
 	// its client: a tenant who edits their broker gets no fresh share.
 	inFlight int
 	// waiting holds the objects deferred for want of a slot (by
-	// WaiterKey), until they get one.
-	waiting map[string]*waiter
+	// WaiterKey), until they get one; line holds the same in the order
+	// they first came, so the longest waiter is found at its front.
+	waiting map[string]*list.Element
+	line    *list.List
 	swept   time.Time
 }
 
-// waiter is an object deferred for want of a slot.
+// waiter is an object deferred for want of a slot, an element of line.
 type waiter struct {
-	kind string // as in WaiterKey: the object's Go type
+	kind string // kindOf the object
 	key  client.ObjectKey
-	// first and last are when it first and last found the broker busy;
-	// woken, when it was last woken and has not come back since.
-	first, last, woken time.Time
+	// last is when it last found the broker busy; woken, when it was last
+	// woken and has not come back since.
+	last, woken time.Time
 }
 
 // Client returns the broker's client and takes one of its request slots
@@ -149,15 +160,16 @@ func (p *Pool) take(label string, obj client.Object, limit int) (*pooled, bool) 
 	defer func() { metrics.Queued.WithLabelValues(label).Set(float64(e.queued(now))) }()
 	key := WaiterKey(obj)
 	if e.inFlight >= limit {
-		w := e.waiting[key]
-		if w == nil {
-			w = &waiter{kind: fmt.Sprintf("%T", obj), key: client.ObjectKeyFromObject(obj), first: now}
-			e.waiting[key] = w
+		el := e.waiting[key]
+		if el == nil {
+			el = e.line.PushBack(&waiter{kind: kindOf(obj), key: client.ObjectKeyFromObject(obj)})
+			e.waiting[key] = el
 		}
+		w := el.Value.(*waiter)
 		w.last, w.woken = now, time.Time{}
 		return e, false
 	}
-	delete(e.waiting, key)
+	e.leave(key)
 	e.inFlight++
 	metrics.InFlight.WithLabelValues(label).Inc()
 	return e, true
@@ -170,7 +182,7 @@ func (p *Pool) entry(label string) *pooled {
 	}
 	e := p.brokers[label]
 	if e == nil {
-		e = &pooled{waiting: map[string]*waiter{}}
+		e = &pooled{waiting: map[string]*list.Element{}, line: list.New()}
 		p.brokers[label] = e
 	}
 	return e
@@ -181,19 +193,31 @@ func (p *Pool) entry(label string) *pooled {
 func (e *pooled) queued(now time.Time) int {
 	if now.Sub(e.swept) >= sweepEvery {
 		e.swept = now
-		for key, w := range e.waiting {
-			if now.Sub(w.last) > waitingFor {
-				delete(e.waiting, key)
+		for key, el := range e.waiting {
+			if now.Sub(el.Value.(*waiter).last) > waitingFor {
+				e.leave(key)
 			}
 		}
 	}
 	return len(e.waiting)
 }
 
+// leave takes the waiter key out of line, if it is in it.
+func (e *pooled) leave(key string) {
+	if el := e.waiting[key]; el != nil {
+		e.line.Remove(el)
+		delete(e.waiting, key)
+	}
+}
+
 // WaiterKey names an object waiting for a broker's slot: its kind and key.
 func WaiterKey(obj client.Object) string {
-	return fmt.Sprintf("%T/%s/%s", obj, obj.GetNamespace(), obj.GetName())
+	return kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
+
+// kindOf tells waiters' kinds apart, as their Wakeups channels are kept:
+// by Go type.
+func kindOf(obj client.Object) string { return fmt.Sprintf("%T", obj) }
 
 func (p *Pool) now() time.Time {
 	if p.Clock != nil {
@@ -222,7 +246,7 @@ func (p *Pool) give(label string, e *pooled) {
 func (p *Pool) Wakeups(obj client.Object) <-chan event.GenericEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	kind := fmt.Sprintf("%T", obj)
+	kind := kindOf(obj)
 	if p.wakeups == nil {
 		p.wakeups = map[string]chan event.GenericEvent{}
 	}
@@ -234,28 +258,29 @@ func (p *Pool) Wakeups(obj client.Object) <-chan event.GenericEvent {
 	return ch
 }
 
-// wakeOne wakes the broker's longest waiter that is not woken already and
-// whose kind has a Wakeups channel, for the slot just given back; p.mu is
-// held. A newcomer may take the slot
-// first: the waiter then finds the broker busy again and, having waited
-// longest, is the next one woken.
+// wakeOne wakes, for the slot just given back, the broker's longest
+// waiter that is not on its way already and whose kind has a Wakeups
+// channel; p.mu is held. A newcomer may take the slot first: the waiter
+// then finds the broker busy again and, first in line still, is the next
+// one woken. The walk from the front of the line stops at the first
+// waiter it can wake; only those woken in the last wakeupLost, few, are
+// passed over.
 func (p *Pool) wakeOne(e *pooled) {
-	var next *waiter
 	now := p.now()
-	for _, w := range e.waiting {
-		if w.woken.IsZero() && now.Sub(w.last) <= waitingFor && p.wakeups[w.kind] != nil && (next == nil || w.first.Before(next.first)) {
-			next = w
+	for el := e.line.Front(); el != nil; el = el.Next() {
+		w := el.Value.(*waiter)
+		ch := p.wakeups[w.kind]
+		if ch == nil || now.Sub(w.last) > waitingFor || (!w.woken.IsZero() && now.Sub(w.woken) < wakeupLost) {
+			continue
 		}
-	}
-	if next == nil {
+		stub := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: w.key.Namespace, Name: w.key.Name}}
+		select {
+		case ch <- event.GenericEvent{Object: stub}:
+			w.woken = now
+		default:
+			// The controller is far behind; the retry brings the waiter.
+		}
 		return
-	}
-	ch := p.wakeups[next.kind]
-	stub := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: next.key.Namespace, Name: next.key.Name}}
-	select {
-	case ch <- event.GenericEvent{Object: stub}:
-		next.woken = now
-	default:
 	}
 }
 

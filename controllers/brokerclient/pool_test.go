@@ -179,9 +179,9 @@ func TestWaitersAreCounted(t *testing.T) {
 	assert.Equal(t, 2.0, queued(), "the other one waited 2 s ago: still counted")
 	_, release, err = pool.Client(ctx, broker, waiter)
 	require.NoError(t, err)
-	clock.Step(2 * time.Second)
+	clock.Step(3 * time.Second)
 	release()
-	assert.Equal(t, 0.0, queued(), "the other one is forgotten once the broker is free")
+	assert.Equal(t, 0.0, queued(), "the other one, which waited 5 s ago, is forgotten once the broker is free")
 
 	// Forgetting the broker while a slot is held gives a fresh entry; the
 	// old slot's release does not free one of the new entry's.
@@ -197,8 +197,9 @@ func TestWaitersAreCounted(t *testing.T) {
 }
 
 // TestWaitersAreWoken: a slot given back wakes the object that has waited
-// longest, on its kind's channel, once until it comes back; a waiter of a
-// kind nobody wakes does not stand in the others' way.
+// longest, on its kind's channel; one woken is passed over while it is on
+// its way, until its wake-up counts as lost; a waiter of a kind nobody
+// wakes does not stand in the others' way.
 func TestWaitersAreWoken(t *testing.T) {
 	ctx := context.Background()
 	scheme := runtime.NewScheme()
@@ -218,6 +219,17 @@ func TestWaitersAreWoken(t *testing.T) {
 			return ""
 		}
 	}
+	busy := func(obj client.Object) {
+		t.Helper()
+		_, _, err := pool.Client(ctx, broker, obj)
+		require.ErrorIs(t, err, brokerclient.ErrBusy)
+	}
+	newcomer := func() {
+		t.Helper()
+		_, release, err := pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-c", Name: "newcomer"}})
+		require.NoError(t, err)
+		release()
+	}
 
 	_, release, err := pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "holder"}})
 	require.NoError(t, err)
@@ -225,13 +237,12 @@ func TestWaitersAreWoken(t *testing.T) {
 	second := &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-b", Name: "second"}}
 	unwatched := &v1beta1.ServicePlan{ObjectMeta: metav1.ObjectMeta{Namespace: "team-z", Name: "oldest"}}
 	for _, waiter := range []client.Object{unwatched, first, second} {
-		_, _, err := pool.Client(ctx, broker, waiter)
-		require.ErrorIs(t, err, brokerclient.ErrBusy)
+		busy(waiter)
 		clock.Step(100 * time.Millisecond)
 	}
-	// The second comes back before the first: it is still second in line.
-	_, _, err = pool.Client(ctx, broker, second)
-	require.ErrorIs(t, err, brokerclient.ErrBusy)
+	// Both come back, the first last: the line keeps the order they came.
+	busy(second)
+	busy(first)
 
 	release()
 	assert.Equal(t, "team-a/first", woken(bindings), "the longest waiter is woken")
@@ -239,17 +250,21 @@ func TestWaitersAreWoken(t *testing.T) {
 
 	// A newcomer takes the slot before the first comes back; when it
 	// gives it back, the second is woken: the first is on its way.
-	_, release, err = pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-c", Name: "newcomer"}})
-	require.NoError(t, err)
-	release()
+	newcomer()
 	assert.Equal(t, "team-b/second", woken(instances))
-	assert.Empty(t, woken(bindings), "a woken waiter is not woken twice")
+	assert.Empty(t, woken(bindings), "a waiter on its way is not woken twice")
 
-	// The first comes back, gets the slot and leaves the queue; its
-	// release wakes nobody twice.
+	// The first does not come back: its wake-up counts as lost, and the
+	// next slot wakes it again, first in line still.
+	clock.Step(300 * time.Millisecond)
+	newcomer()
+	assert.Equal(t, "team-a/first", woken(bindings))
+
+	// It comes back, gets the slot and leaves the line; its slot given
+	// back wakes the second, whose wake-up was lost too.
 	_, release, err = pool.Client(ctx, broker, first)
 	require.NoError(t, err)
 	release()
-	assert.Empty(t, woken(bindings))
-	assert.Empty(t, woken(instances), "the second was woken already and has not come back")
+	assert.Empty(t, woken(bindings), "the first left the line")
+	assert.Equal(t, "team-b/second", woken(instances))
 }

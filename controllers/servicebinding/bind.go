@@ -49,21 +49,15 @@ func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	return r.follow(ctx, s, n, err)
 }
 
-// prepare takes the broker client, checks the Secrets the binding will
-// write, builds the parameters, and reports in status what stops them. A
-// nil client ends the reconcile with the error returned. The client comes
-// first: a binding whose broker is busy comes back again and again until it
-// gets a slot, and should cost the API server nothing each time.
+// prepare checks the Secrets the binding will write, takes the broker
+// client, builds the parameters, and reports in status what stops them. A
+// nil client ends the reconcile with the error returned. The check reads
+// the metadata cache and comes before the client: a binding whose broker
+// is busy comes back until it gets a slot and should cost the API server
+// nothing each time; the parameters, which may read Secrets, come after.
 func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *osb.Client, error) {
 	b := s.b
 	var params parameters.Set
-	c, err := r.brokerClient(ctx, s)
-	if err != nil {
-		if !errors.Is(err, brokerclient.ErrBusy) {
-			brokerUnreachable(b, err)
-		}
-		return params, nil, err
-	}
 	if err := r.checkSecretsFree(ctx, b); err != nil {
 		var notOwned *notOwnedError
 		if errors.As(err, &notOwned) {
@@ -72,6 +66,13 @@ func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *os
 			// binding changes or the instance does.
 			secretTaken(b, notOwned)
 			return params, nil, nil
+		}
+		return params, nil, err
+	}
+	c, err := r.brokerClient(ctx, s)
+	if err != nil {
+		if !errors.Is(err, brokerclient.ErrBusy) {
+			brokerUnreachable(b, err)
 		}
 		return params, nil, err
 	}

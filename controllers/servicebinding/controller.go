@@ -4,7 +4,9 @@
 // the pod injector), and unbinds on deletion.
 //
 // A reconcile reads: get the binding, make its scope (status snapshot,
-// instance, offering and broker client loaded once), run one phase, write
+// instance and offering loaded once; the broker client and its request
+// slot taken when a request needs them, and given back once the broker
+// answered), run one phase, write
 // the status once (deferred). The only other status write is the claim
 // right before a broker request. Phases do the I/O; pure functions
 // (bindAnswered, credentialsStored, unbindAnswered, pollAnswered, in status.go or

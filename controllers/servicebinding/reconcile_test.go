@@ -476,3 +476,36 @@ func TestBoundBindingReadsNoSecret(t *testing.T) {
 	assert.NotZero(t, reads.n, "a Secret the cache lacks is looked for in the API server")
 	assert.Equal(t, "secret", secretData(t, k, "db-binding-env")["DB_BINDING_PASSWORD"], "and restored")
 }
+
+// TestDeferredBindingCostsNothing: a binding whose broker has every slot
+// taken reads no Secret, writes nothing and sends nothing each time it
+// comes back; once a slot is free it binds.
+func TestDeferredBindingCostsNothing(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	r.Pool.MaxInFlight = 1
+	broker := &v1beta1.ClusterServiceBroker{}
+	require.NoError(t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
+	_, release, err := r.Pool.Client(ctx, broker, reconciletest.NewInstance("holder", "small"))
+	require.NoError(t, err)
+	reads := &secretReads{Reader: k.Client}
+	r.APIReader = reads
+	b := newBinding(k, "db-binding")
+	_, err = reconcileOnce(t, r, b) // adds the finalizer
+	require.NoError(t, err)
+
+	k.Writes.Reset()
+	reads.n = 0
+	res, err := reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	assert.Positive(t, res.RequeueAfter, "deferred")
+	assert.Zero(t, k.Writes.Total())
+	assert.Zero(t, reads.n, "no Secret read while it waits")
+	assert.Empty(t, k.Broker.Requests(osbtest.Bind))
+
+	release()
+	_, err = reconcileOnce(t, r, b)
+	require.NoError(t, err)
+	k.Get(b)
+	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+}

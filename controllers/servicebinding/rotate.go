@@ -146,6 +146,7 @@ func (r *Reconciler) rotate(ctx context.Context, s *scope) (ctrl.Result, error) 
 // finishRotation writes the successor's credentials into the Secrets and
 // makes the workloads that took the old ones as variables roll.
 func (r *Reconciler) finishRotation(ctx context.Context, s *scope, resp *osb.BindResponse, params parameters.Set) (ctrl.Result, error) {
+	s.brokerAnswered()
 	b := s.b
 	if err := r.writeCredentials(ctx, b, resp.Credentials, s.off); err != nil {
 		// The successor stays recorded and is tried again (the broker

@@ -19,9 +19,10 @@ import (
 	"github.com/servicecatalog/service-catalog/osb"
 )
 
-// scope is what one reconcile of a binding works with. The instance, its
-// offering and the broker client are loaded once, when a phase first needs
-// them.
+// scope is what one reconcile of a binding works with. The instance and
+// its offering are loaded once, when a phase first needs them; the broker
+// client with its request slot likewise, until brokerAnswered gives the
+// slot back.
 type scope struct {
 	b     *v1beta1.ServiceBinding
 	patch *status.Patcher
@@ -144,7 +145,9 @@ func (r *Reconciler) readyInstance(ctx context.Context, s *scope) (*v1beta1.Serv
 }
 
 // notReadyBecause says why an instance is not Ready, as a binding waiting
-// for it reports. While the instance is provisioned or updated the words
+// for it reports. An instance without a Ready condition was not reconciled
+// yet: it is on its way to a provision. While the instance is provisioned
+// or updated the words
 // stay the same, whatever the broker says of its progress, so a waiting
 // binding's status is written once, not at every step of its instance;
 // otherwise they are the instance's reason and message, which say what to
@@ -159,8 +162,9 @@ func notReadyBecause(ready *metav1.Condition) string {
 	return ready.Reason + ": " + ready.Message
 }
 
-// brokerClient returns an OSB client for the instance's broker, once per
-// reconcile.
+// brokerClient returns an OSB client for the instance's broker, with one of
+// the broker's request slots, once per reconcile or again after
+// brokerAnswered.
 func (r *Reconciler) brokerClient(ctx context.Context, s *scope) (*osb.Client, error) {
 	if s.osb != nil {
 		return s.osb, nil

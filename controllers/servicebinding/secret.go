@@ -150,36 +150,52 @@ func (e *notOwnedError) Error() string {
 }
 
 // checkSecretsFree fails when a Secret the binding would write exists and
-// is not the binding's: it is never overwritten.
+// is not the binding's: it is never overwritten. It reads the metadata
+// cache, which keeps owners; a Secret made so recently that the cache has
+// not seen it is still caught by writeSecret, which reads the API server.
 func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBinding) error {
 	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
-		var existing corev1.Secret
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+		existing, err := r.cachedSecret(ctx, b.Namespace, name)
 		if err != nil {
 			return err
 		}
-		if !metav1.IsControlledBy(&existing, b) {
+		if existing != nil && !metav1.IsControlledBy(existing, b) {
 			return &notOwnedError{name}
 		}
 	}
 	return nil
 }
 
-// writeSecret creates or updates a Secret the binding owns. It tries to
-// create first: on a first bind, the common case, the Secret is not there,
-// and a read before would be one more API request per Secret.
+// cachedSecret is the Secret's metadata from the manager's cache, nil when
+// the cache does not hold it.
+func (r *Reconciler) cachedSecret(ctx context.Context, namespace, name string) (*metav1.PartialObjectMetadata, error) {
+	meta := metaonly.Secret()
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, meta)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return meta, err
+}
+
+// writeSecret creates or updates a Secret the binding owns. A Secret the
+// metadata cache does not hold, as on a first bind, is created without a
+// read first; one it holds (a rotation, a restore) is read from the API
+// server and updated if it is the binding's.
 func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding, name string, data map[string][]byte) error {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name,
 		Labels: map[string]string{LabelBinding: b.Name}}, Type: corev1.SecretTypeOpaque, Data: data}
 	if err := controllerutil.SetControllerReference(b, secret, r.Client.Scheme()); err != nil {
 		return err
 	}
-	err := r.Client.Create(ctx, secret)
-	if !apierrors.IsAlreadyExists(err) {
+	cached, err := r.cachedSecret(ctx, b.Namespace, name)
+	if err != nil {
 		return err
+	}
+	if cached == nil {
+		err := r.Client.Create(ctx, secret)
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	var existing corev1.Secret
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err != nil {
@@ -309,19 +325,16 @@ func without(data map[string][]byte, keys []string) map[string][]byte {
 	return out
 }
 
-// secretsInPlace says whether both Secrets of a bound binding exist, by the
-// manager's metadata cache: a bound binding is reconciled at every change
-// of its instance, and reading its credentials from the API server each
-// time cost two requests and brought the credentials into the manager for
-// nothing. A Secret the cache lacks may be one just written: boundSecrets
-// then asks the API server.
+// secretsInPlace says whether both Secrets of a bound binding exist and
+// are the binding's, by the manager's metadata cache: a bound binding is
+// reconciled at every change of its instance, and reading its credentials
+// from the API server each time cost two requests and brought the
+// credentials into the manager for nothing. Otherwise boundSecrets asks
+// the API server: a Secret the cache lacks may be one just written.
 func (r *Reconciler) secretsInPlace(ctx context.Context, b *v1beta1.ServiceBinding) (bool, error) {
 	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, metaonly.Secret())
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		if err != nil {
+		existing, err := r.cachedSecret(ctx, b.Namespace, name)
+		if err != nil || existing == nil || !metav1.IsControlledBy(existing, b) {
 			return false, err
 		}
 	}

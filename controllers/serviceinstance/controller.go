@@ -14,6 +14,7 @@ package serviceinstance
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -290,9 +291,14 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) (ctrl.Result
 		return res, err
 	}
 	if st.ProvisionStatus != v1beta1.ProvisionStatusProvisioned {
-		// The names the user gave go with the claim (beginProvision): an
-		// instance deferred for a busy broker writes nothing.
-		return r.provision(ctx, s)
+		res, err := r.provision(ctx, s)
+		if !errors.Is(err, brokerclient.ErrBusy) {
+			// The printer columns show them, also when the broker was never
+			// asked; an instance deferred for a busy broker writes nothing
+			// (a claim carries them: beginProvision).
+			recordUserSpecifiedNames(s.inst)
+		}
+		return res, err
 	}
 	recordUserSpecifiedNames(s.inst)
 	return r.updateIfNeeded(ctx, s)

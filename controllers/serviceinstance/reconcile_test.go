@@ -548,3 +548,52 @@ func TestFormerFinalizerIsRenamed(t *testing.T) {
 	k.Get(inst)
 	assert.Equal(t, []string{"example.com/other", Finalizer}, inst.Finalizers)
 }
+
+// TestDeferredInstanceWritesNothing: an instance whose broker has every
+// slot taken sends nothing and writes no status; once a slot is free it is
+// provisioned, with the class and plan the user named.
+func TestDeferredInstanceWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	r.Pool.MaxInFlight = 1
+	broker := &v1beta1.ClusterServiceBroker{}
+	require.NoError(t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
+	_, release, err := r.Pool.Client(ctx, broker, reconciletest.NewInstance("holder", "small"))
+	require.NoError(t, err)
+	inst := reconciletest.NewInstance("db", "small")
+	k.Create(inst)
+
+	res, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Positive(t, res.RequeueAfter, "deferred")
+	assert.Equal(t, 1, k.Writes.Spec, "finalizer and resolved references")
+	assert.Zero(t, k.Writes.Status, "no status while it waits")
+	assert.Empty(t, k.Broker.Requests(osbtest.Provision))
+
+	release()
+	k.Writes.Reset()
+	_, err = reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Equal(t, metav1.ConditionTrue, ready(t, inst).Status, ready(t, inst).Message)
+	assert.Equal(t, "ClusterServiceClass/database", inst.Status.UserSpecifiedClassName)
+	assert.Equal(t, 2, k.Writes.Status, "the claim and the final status")
+}
+
+// TestRefusedInstanceShowsItsPlan: an instance refused before its broker
+// is asked still shows the class and plan the user named (the printer
+// columns read them).
+func TestRefusedInstanceShowsItsPlan(t *testing.T) {
+	k, r := newRig(t, nil)
+	inst := reconciletest.NewInstance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Spec.Parameters = &runtime.RawExtension{Raw: []byte(`"not an object"`)}
+	})
+	k.Create(inst)
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	k.Get(inst)
+	assert.Equal(t, metav1.ConditionFalse, ready(t, inst).Status)
+	assert.Empty(t, k.Broker.Requests(osbtest.Provision))
+	assert.Equal(t, "ClusterServiceClass/database", inst.Status.UserSpecifiedClassName)
+	assert.NotEmpty(t, inst.Status.UserSpecifiedPlanName)
+}

@@ -317,10 +317,10 @@ func releaseNamespace(ns string) {
 // serves fewer than 20 requests in 2 s.
 func waitAPIQuiet() {
 	last := apiRequestCount()
-	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(3 * time.Minute); last >= 0 && time.Now().Before(deadline); {
 		time.Sleep(2 * time.Second)
 		now := apiRequestCount()
-		if now-last < 20 {
+		if now < 0 || now-last < 20 {
 			return
 		}
 		last = now
@@ -329,9 +329,14 @@ func waitAPIQuiet() {
 }
 
 // apiRequestCount is how many requests the API server has served, by its
-// apiserver_request_total metric; watches it counts once, when they start.
+// apiserver_request_total metric (watches count once, when they start);
+// -1, said, when the metrics cannot be read.
 func apiRequestCount() float64 {
 	res := env.Kubectl(context.Background(), "", "get", "--raw", "/metrics")
+	if res.Err != nil {
+		fmt.Printf("bench: cannot read the API server's metrics, so cannot wait for it to go quiet: %v: %s\n", res.Err, res.Stderr)
+		return -1
+	}
 	total := 0.0
 	for _, line := range strings.Split(res.Stdout, "\n") {
 		if !strings.HasPrefix(line, "apiserver_request_total{") {
@@ -344,12 +349,12 @@ func apiRequestCount() float64 {
 	return total
 }
 
-// peakRSSMiB is this process's peak resident set (VmHWM).
 // eventsDropped is how many Events the recorder has dropped so far.
 func eventsDropped() float64 {
 	return testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("queue_full")) + testutil.ToFloat64(metrics.EventsDropped.WithLabelValues("write_failed"))
 }
 
+// peakRSSMiB is this process's peak resident set (VmHWM).
 func peakRSSMiB() int { return testenv.PeakRSSMiB(os.Getpid()) }
 
 func waitFor(b *testing.B, timeout time.Duration, done func() bool) {

@@ -323,7 +323,8 @@ func (e *Env) WaitCRDsSettled(ctx context.Context) error {
 		}
 	}
 	// The transition time is kept in whole seconds, as the API server reads
-	// it, so the grace ends at latest+crdCreateGrace on its clock too.
+	// it, so the grace ends at latest+crdCreateGrace on its clock too; the
+	// 100 ms more cover a create sent just before that instant.
 	select {
 	case <-time.After(time.Until(latest.Add(crdCreateGrace + 100*time.Millisecond))):
 		return nil
