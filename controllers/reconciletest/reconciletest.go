@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
+	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
@@ -265,4 +266,18 @@ func (k *Kit) Events() []string {
 			return out
 		}
 	}
+}
+
+// TakeEverySlot gives the Kit's broker one request slot in pool and takes
+// it for another instance, so a reconcile finds the broker busy; calling
+// the function returned gives the slot back.
+func (k *Kit) TakeEverySlot(pool *brokerclient.Pool) func() {
+	k.t.Helper()
+	ctx := context.Background()
+	pool.MaxInFlight = 1
+	broker := &v1beta1.ClusterServiceBroker{}
+	require.NoError(k.t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
+	_, release, err := pool.Client(ctx, broker, NewInstance("holder", "small"))
+	require.NoError(k.t, err)
+	return release
 }

@@ -481,17 +481,12 @@ func TestBoundBindingReadsNoSecret(t *testing.T) {
 // taken reads no Secret, writes nothing and sends nothing each time it
 // comes back; once a slot is free it binds.
 func TestDeferredBindingCostsNothing(t *testing.T) {
-	ctx := context.Background()
 	k, r := newRig(t, nil)
-	r.Pool.MaxInFlight = 1
-	broker := &v1beta1.ClusterServiceBroker{}
-	require.NoError(t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
-	_, release, err := r.Pool.Client(ctx, broker, reconciletest.NewInstance("holder", "small"))
-	require.NoError(t, err)
+	release := k.TakeEverySlot(r.Pool)
 	reads := &secretReads{Reader: k.Client}
 	r.APIReader = reads
 	b := newBinding(k, "db-binding")
-	_, err = reconcileOnce(t, r, b) // adds the finalizer
+	_, err := reconcileOnce(t, r, b) // adds the finalizer
 	require.NoError(t, err)
 
 	k.Writes.Reset()

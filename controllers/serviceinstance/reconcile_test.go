@@ -553,13 +553,8 @@ func TestFormerFinalizerIsRenamed(t *testing.T) {
 // slot taken sends nothing and writes no status; once a slot is free it is
 // provisioned, with the class and plan the user named.
 func TestDeferredInstanceWritesNothing(t *testing.T) {
-	ctx := context.Background()
 	k, r := newRig(t, nil)
-	r.Pool.MaxInFlight = 1
-	broker := &v1beta1.ClusterServiceBroker{}
-	require.NoError(t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
-	_, release, err := r.Pool.Client(ctx, broker, reconciletest.NewInstance("holder", "small"))
-	require.NoError(t, err)
+	release := k.TakeEverySlot(r.Pool)
 	inst := reconciletest.NewInstance("db", "small")
 	k.Create(inst)
 
