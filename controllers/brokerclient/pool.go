@@ -63,9 +63,9 @@ const (
 	// missed, and one that never does (it was deleted) drops out.
 	waitingFor = 2 * (minRetry + retryJitter)
 	// wakeupLost is how long a woken object has to come back before its
-	// wake-up counts as lost and the next slot wakes another: one that
-	// was deleted, or stops short of asking for a slot, must not use up
-	// the wake-ups of a broker's other waiters.
+	// wake-up counts as lost and it leaves the line: one that was deleted,
+	// or stops short of asking for a slot, must not use up the wake-ups of
+	// a broker's other waiters.
 	wakeupLost = 250 * time.Millisecond
 	// wakeupBuffer is how many wake-ups of one kind may wait for its
 	// controller; beyond, they are dropped, and the retry brings the object.
@@ -212,7 +212,12 @@ func (e *pooled) leave(key string) {
 
 // WaiterKey names an object waiting for a broker's slot: its kind and key.
 func WaiterKey(obj client.Object) string {
-	return kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	return waiterKeyOf(kindOf(obj), client.ObjectKeyFromObject(obj))
+}
+
+// waiterKeyOf is WaiterKey of an object of kind (kindOf) with key.
+func waiterKeyOf(kind string, key client.ObjectKey) string {
+	return kind + "/" + key.Namespace + "/" + key.Name
 }
 
 // kindOf tells waiters' kinds apart, as their Wakeups channels are kept:
@@ -262,25 +267,31 @@ func (p *Pool) Wakeups(obj client.Object) <-chan event.GenericEvent {
 // waiter that is not on its way already and whose kind has a Wakeups
 // channel; p.mu is held. A newcomer may take the slot first: the waiter
 // then finds the broker busy again and, first in line still, is the next
-// one woken. The walk from the front of the line stops at the first
-// waiter it can wake; only those woken in the last wakeupLost, few, are
-// passed over.
+// one woken. A waiter woken over wakeupLost ago that has not come back
+// leaves the line (it joins again at its next deferral, at the end), so
+// one that was deleted costs one wake-up, not every one. The walk stops at
+// the first waiter it wakes.
 func (p *Pool) wakeOne(e *pooled) {
 	now := p.now()
-	for el := e.line.Front(); el != nil; el = el.Next() {
+	for el := e.line.Front(); el != nil; {
+		next := el.Next()
 		w := el.Value.(*waiter)
 		ch := p.wakeups[w.kind]
-		if ch == nil || now.Sub(w.last) > waitingFor || (!w.woken.IsZero() && now.Sub(w.woken) < wakeupLost) {
-			continue
-		}
-		stub := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: w.key.Namespace, Name: w.key.Name}}
-		select {
-		case ch <- event.GenericEvent{Object: stub}:
-			w.woken = now
+		switch {
+		case !w.woken.IsZero() && now.Sub(w.woken) >= wakeupLost:
+			e.leave(waiterKeyOf(w.kind, w.key))
+		case ch == nil || now.Sub(w.last) > waitingFor || !w.woken.IsZero():
 		default:
-			// The controller is far behind; the retry brings the waiter.
+			stub := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: w.key.Namespace, Name: w.key.Name}}
+			select {
+			case ch <- event.GenericEvent{Object: stub}:
+				w.woken = now
+			default:
+				// The controller is far behind; the retry brings the waiter.
+			}
+			return
 		}
-		return
+		el = next
 	}
 }
 

@@ -198,8 +198,8 @@ func TestWaitersAreCounted(t *testing.T) {
 
 // TestWaitersAreWoken: a slot given back wakes the object that has waited
 // longest, on its kind's channel; one woken is passed over while it is on
-// its way, until its wake-up counts as lost; a waiter of a kind nobody
-// wakes does not stand in the others' way.
+// its way, and leaves the line when it does not come back; a waiter of a
+// kind nobody wakes does not stand in the others' way.
 func TestWaitersAreWoken(t *testing.T) {
 	ctx := context.Background()
 	scheme := runtime.NewScheme()
@@ -254,17 +254,21 @@ func TestWaitersAreWoken(t *testing.T) {
 	assert.Equal(t, "team-b/second", woken(instances))
 	assert.Empty(t, woken(bindings), "a waiter on its way is not woken twice")
 
-	// The first does not come back: its wake-up counts as lost, and the
-	// next slot wakes it again, first in line still.
-	clock.Step(300 * time.Millisecond)
-	newcomer()
-	assert.Equal(t, "team-a/first", woken(bindings))
-
-	// It comes back, gets the slot and leaves the line; its slot given
-	// back wakes the second, whose wake-up was lost too.
-	_, release, err = pool.Client(ctx, broker, first)
+	// Neither comes back within 250 ms: both leave the line, and the next
+	// slot wakes the one behind them (a deleted object costs one wake-up).
+	_, hold, err := pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-c", Name: "newcomer"}})
 	require.NoError(t, err)
-	release()
-	assert.Empty(t, woken(bindings), "the first left the line")
-	assert.Equal(t, "team-b/second", woken(instances))
+	busy(&v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-d", Name: "third"}})
+	clock.Step(300 * time.Millisecond)
+	hold()
+	assert.Equal(t, "team-d/third", woken(bindings))
+	assert.Empty(t, woken(instances))
+
+	// The first comes back at last and, busy again, waits at the end of the line.
+	_, hold, err = pool.Client(ctx, broker, &v1beta1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Namespace: "team-c", Name: "newcomer"}})
+	require.NoError(t, err)
+	busy(first)
+	clock.Step(300 * time.Millisecond)
+	hold()
+	assert.Equal(t, "team-a/first", woken(bindings), "the third left the line; the first is next")
 }

@@ -151,15 +151,29 @@ func (e *notOwnedError) Error() string {
 
 // checkSecretsFree fails when a Secret the binding would write exists and
 // is not the binding's: it is never overwritten. It reads the metadata
-// cache, which keeps owners; a Secret made so recently that the cache has
-// not seen it is still caught by writeSecret, which reads the API server.
+// cache, which keeps owners, so a binding waiting for a slot costs the API
+// server nothing; a Secret made so recently that the cache has not seen it
+// is still caught by writeSecret. One the cache says is someone else's is
+// confirmed with the API server: the cache may still hold the Secret of a
+// deleted binding of the same name.
 func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBinding) error {
 	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
-		existing, err := r.cachedSecret(ctx, b.Namespace, name)
+		cached, err := r.cachedSecret(ctx, b.Namespace, name)
 		if err != nil {
 			return err
 		}
-		if existing != nil && !metav1.IsControlledBy(existing, b) {
+		if cached == nil || metav1.IsControlledBy(cached, b) {
+			continue
+		}
+		var existing corev1.Secret
+		err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !metav1.IsControlledBy(&existing, b) {
 			return &notOwnedError{name}
 		}
 	}
@@ -198,7 +212,12 @@ func (r *Reconciler) writeSecret(ctx context.Context, b *v1beta1.ServiceBinding,
 		}
 	}
 	var existing corev1.Secret
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err != nil {
+	err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), &existing)
+	if apierrors.IsNotFound(err) && cached != nil {
+		// The cache still held a Secret deleted meanwhile.
+		return r.Client.Create(ctx, secret)
+	}
+	if err != nil {
 		return err
 	}
 	if !metav1.IsControlledBy(&existing, b) {
