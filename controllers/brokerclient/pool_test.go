@@ -140,15 +140,20 @@ func TestShareSurvivesRebuilds(t *testing.T) {
 	release()
 }
 
-// TestWaitersAreCounted: the objects waiting for a busy broker are
-// counted until they get a slot or stop coming back; each comes back soon.
-func TestWaitersAreCounted(t *testing.T) {
-	ctx := context.Background()
+// oneSlotPool is a pool giving each broker one slot, on a fake clock.
+func oneSlotPool(t *testing.T) (*brokerclient.Pool, *clocktesting.FakeClock) {
 	scheme := runtime.NewScheme()
 	require.NoError(t, v1beta1.AddToScheme(scheme))
 	c := fake.NewClientBuilder().WithScheme(scheme).Build()
 	clock := clocktesting.NewFakeClock(time.Now())
-	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 1, Clock: clock}
+	return &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 1, Clock: clock}, clock
+}
+
+// TestWaitersAreCounted: the objects waiting for a busy broker are
+// counted until they get a slot or stop coming back; each comes back soon.
+func TestWaitersAreCounted(t *testing.T) {
+	ctx := context.Background()
+	pool, clock := oneSlotPool(t)
 	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "waited-for", UID: "uid-1", Generation: 1}}
 	broker.Spec.URL = "http://broker.example.com"
 	queued := func() float64 {
@@ -202,11 +207,7 @@ func TestWaitersAreCounted(t *testing.T) {
 // kind nobody wakes does not stand in the others' way.
 func TestWaitersAreWoken(t *testing.T) {
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	require.NoError(t, v1beta1.AddToScheme(scheme))
-	c := fake.NewClientBuilder().WithScheme(scheme).Build()
-	clock := clocktesting.NewFakeClock(time.Now())
-	pool := &brokerclient.Pool{Secrets: c, SecretVersions: c, MaxInFlight: 1, Clock: clock}
+	pool, clock := oneSlotPool(t)
 	instances, bindings := pool.Wakeups(&v1beta1.ServiceInstance{}), pool.Wakeups(&v1beta1.ServiceBinding{})
 	assert.Equal(t, instances, pool.Wakeups(&v1beta1.ServiceInstance{}), "one channel per kind")
 	broker := &v1beta1.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "wakes", UID: "uid-w", Generation: 1}}

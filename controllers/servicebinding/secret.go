@@ -165,15 +165,17 @@ func (r *Reconciler) checkSecretsFree(ctx context.Context, b *v1beta1.ServiceBin
 		if cached == nil || metav1.IsControlledBy(cached, b) {
 			continue
 		}
-		var existing corev1.Secret
-		err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &existing)
+		// Its metadata only: someone else's credentials have no business in
+		// the manager.
+		existing := metaonly.Secret()
+		err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, existing)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if !metav1.IsControlledBy(&existing, b) {
+		if !metav1.IsControlledBy(existing, b) {
 			return &notOwnedError{name}
 		}
 	}
