@@ -1,0 +1,195 @@
+// Package intern makes the equal values of the objects the manager caches
+// share one copy. Thousands of instances and bindings carry the same
+// user, labels, finalizer, plan names and condition texts; decoded from a
+// watch, each carries its own copy of them, and those copies are most of
+// what the cache holds. The informers' transform passes each object
+// through a Table before it is stored.
+//
+// Cached objects are never changed in place (the cache hands out deep
+// copies), so they may share strings, slices, maps and pointers.
+package intern
+
+import (
+	"encoding/binary"
+	"slices"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/servicecatalog/service-catalog/api/v1beta1"
+)
+
+// maxEntries bounds what a Table holds. When it is full the Table starts
+// again empty: objects already stored keep what they share, and a tenant
+// who fills it with values of their own costs the others some sharing,
+// never more memory than the bound.
+const maxEntries = 1 << 15
+
+// maxLen is the longest string, or key of a list or map, that is shared;
+// longer ones are rarely equal.
+const maxLen = 1 << 10
+
+// Table holds one copy of each value seen; it is safe for concurrent use.
+type Table struct {
+	mu      sync.Mutex
+	entries int
+	strs    map[string]string
+	lists   map[string][]string
+	maps    map[string]map[string]string
+	raws    map[string][]byte
+	users   map[string]*v1beta1.UserInfo
+	key     []byte
+	keys    []string
+}
+
+// NewTable is an empty Table.
+func NewTable() *Table {
+	t := &Table{}
+	t.reset()
+	return t
+}
+
+func (t *Table) reset() {
+	t.entries = 0
+	t.strs = map[string]string{}
+	t.lists = map[string][]string{}
+	t.maps = map[string]map[string]string{}
+	t.raws = map[string][]byte{}
+	t.users = map[string]*v1beta1.UserInfo{}
+}
+
+// added counts an entry and empties the Table once it is full.
+func (t *Table) added() {
+	if t.entries++; t.entries >= maxEntries {
+		t.reset()
+	}
+}
+
+// str is the Table's copy of s.
+func (t *Table) str(s string) string {
+	if s == "" || len(s) > maxLen {
+		return s
+	}
+	if c, ok := t.strs[s]; ok {
+		return c
+	}
+	t.strs[s] = s
+	t.added()
+	return s
+}
+
+// strp shares the string *p points to.
+func (t *Table) strp(p *string) { *p = t.str(*p) }
+
+// list is the Table's copy of l, its items shared too.
+func (t *Table) list(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	t.key = appendList(t.key[:0], l)
+	if len(t.key) > maxLen {
+		return l
+	}
+	if c, ok := t.lists[string(t.key)]; ok {
+		return c
+	}
+	for i := range l {
+		t.strp(&l[i])
+	}
+	t.lists[string(t.key)] = l
+	t.added()
+	return l
+}
+
+// stringMap is the Table's copy of m, its keys and values shared too.
+func (t *Table) stringMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	t.keys = sortedKeys(t.keys[:0], m)
+	t.key = binary.AppendUvarint(t.key[:0], uint64(len(m)))
+	for _, k := range t.keys {
+		t.key = appendString(appendString(t.key, k), m[k])
+	}
+	if len(t.key) > maxLen {
+		return m
+	}
+	if c, ok := t.maps[string(t.key)]; ok {
+		return c
+	}
+	shared := make(map[string]string, len(m))
+	for _, k := range t.keys {
+		shared[t.str(k)] = t.str(m[k])
+	}
+	t.maps[string(t.key)] = shared
+	t.added()
+	return shared
+}
+
+// raw shares the JSON of a RawExtension (parameters, attributes).
+func (t *Table) raw(r *runtime.RawExtension) {
+	if r == nil || len(r.Raw) == 0 || len(r.Raw) > maxLen {
+		return
+	}
+	if c, ok := t.raws[string(r.Raw)]; ok {
+		r.Raw = c
+		return
+	}
+	t.raws[string(r.Raw)] = r.Raw
+	t.added()
+}
+
+// user is the Table's copy of u: the user who asked is the same on many
+// objects, and on the spec and status of each.
+func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
+	if u == nil {
+		return nil
+	}
+	t.key = appendString(appendString(t.key[:0], u.Username), u.UID)
+	t.key = appendList(t.key, u.Groups)
+	t.keys = sortedKeys(t.keys[:0], u.Extra)
+	t.key = binary.AppendUvarint(t.key, uint64(len(u.Extra)))
+	for _, k := range t.keys {
+		t.key = appendList(appendString(t.key, k), u.Extra[k])
+	}
+	if len(t.key) > maxLen {
+		return u
+	}
+	if c, ok := t.users[string(t.key)]; ok {
+		return c
+	}
+	key := string(t.key)
+	t.strp(&u.Username)
+	t.strp(&u.UID)
+	u.Groups = t.list(u.Groups)
+	for k, v := range u.Extra {
+		u.Extra[k] = t.list(v)
+	}
+	t.users[key] = u
+	t.added()
+	return u
+}
+
+// Keys are written with each string's length before it, so that two
+// different values never have the same key: a shared user or map stands
+// for every object whose key matches.
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendList[L ~[]string](b []byte, l L) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+func sortedKeys[V any](keys []string, m map[string]V) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
