@@ -41,7 +41,8 @@ func (t *Table) meta(tm *metav1.TypeMeta, m *metav1.ObjectMeta) {
 	t.strp(&tm.Kind)
 	t.strp(&m.Namespace)
 	m.Labels = t.stringMap(m.Labels)
-	m.Annotations = t.stringMap(m.Annotations)
+	// Annotations are left: kubectl apply keeps each object's own copy of
+	// it in one, which no other object shares.
 	m.Finalizers = t.list(m.Finalizers)
 	for i := range m.OwnerReferences {
 		t.strp(&m.OwnerReferences[i].APIVersion)

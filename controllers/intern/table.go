@@ -19,11 +19,12 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// maxEntries bounds what a Table holds. When it is full the Table starts
-// again empty: objects already stored keep what they share, and a tenant
-// who fills it with values of their own costs the others some sharing,
-// never more memory than the bound.
-const maxEntries = 1 << 15
+// maxHeld bounds the bytes of the keys a Table holds (its values are about
+// as large again). When it is full the Table starts again empty: objects
+// already stored keep what they share, and a tenant who fills it with
+// values of their own costs the others some sharing, never more memory
+// than the bound.
+const maxHeld = 2 << 20
 
 // maxLen is the longest string, or key of a list or map, that is shared;
 // longer ones are rarely equal.
@@ -32,7 +33,7 @@ const maxLen = 1 << 10
 // Table holds one copy of each value seen; it is safe for concurrent use.
 type Table struct {
 	mu      sync.Mutex
-	entries int
+	held    int
 	strs    map[string]string
 	lists   map[string][]string
 	maps    map[string]map[string]string
@@ -50,7 +51,7 @@ func NewTable() *Table {
 }
 
 func (t *Table) reset() {
-	t.entries = 0
+	t.held = 0
 	t.strs = map[string]string{}
 	t.lists = map[string][]string{}
 	t.maps = map[string]map[string]string{}
@@ -58,9 +59,10 @@ func (t *Table) reset() {
 	t.users = map[string]*v1beta1.UserInfo{}
 }
 
-// added counts an entry and empties the Table once it is full.
-func (t *Table) added() {
-	if t.entries++; t.entries >= maxEntries {
+// added counts an entry of key's size and empties the Table once it is
+// full.
+func (t *Table) added(key int) {
+	if t.held += key; t.held >= maxHeld {
 		t.reset()
 	}
 }
@@ -74,7 +76,7 @@ func (t *Table) str(s string) string {
 		return c
 	}
 	t.strs[s] = s
-	t.added()
+	t.added(len(s))
 	return s
 }
 
@@ -97,7 +99,7 @@ func (t *Table) list(l []string) []string {
 		t.strp(&l[i])
 	}
 	t.lists[string(t.key)] = l
-	t.added()
+	t.added(len(t.key))
 	return l
 }
 
@@ -122,7 +124,7 @@ func (t *Table) stringMap(m map[string]string) map[string]string {
 		shared[t.str(k)] = t.str(m[k])
 	}
 	t.maps[string(t.key)] = shared
-	t.added()
+	t.added(len(t.key))
 	return shared
 }
 
@@ -136,7 +138,7 @@ func (t *Table) raw(r *runtime.RawExtension) {
 		return
 	}
 	t.raws[string(r.Raw)] = r.Raw
-	t.added()
+	t.added(len(r.Raw))
 }
 
 // user is the Table's copy of u: the user who asked is the same on many
@@ -166,7 +168,7 @@ func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
 		u.Extra[k] = t.list(v)
 	}
 	t.users[key] = u
-	t.added()
+	t.added(len(key))
 	return u
 }
 

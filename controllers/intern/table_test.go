@@ -114,8 +114,8 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 		name string
 		a, b func(*v1beta1.ServiceInstance)
 	}{
-		{"annotations", func(o *v1beta1.ServiceInstance) { o.Annotations = map[string]string{"k": "v\x00x"} },
-			func(o *v1beta1.ServiceInstance) { o.Annotations = map[string]string{"k": "v", "x": ""} }},
+		{"labels", func(o *v1beta1.ServiceInstance) { o.Labels = map[string]string{"k": "v\x00x"} },
+			func(o *v1beta1.ServiceInstance) { o.Labels = map[string]string{"k": "v", "x": ""} }},
 		{"finalizers", func(o *v1beta1.ServiceInstance) { o.Finalizers = []string{"ab"} },
 			func(o *v1beta1.ServiceInstance) { o.Finalizers = []string{"a", "b"} }},
 		{"username and uid", func(o *v1beta1.ServiceInstance) { o.Spec.UserInfo = &v1beta1.UserInfo{Username: "ab"} },
@@ -150,14 +150,18 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 
 func TestTableIsBounded(t *testing.T) {
 	table := NewTable()
-	for i := range 3 * maxEntries {
-		table.str(fmt.Sprint(i))
+	for i := 0; i < 3*maxHeld/8; i++ {
+		table.str(fmt.Sprintf("%08d", i))
 	}
-	if len(table.strs) >= maxEntries || table.entries >= maxEntries {
-		t.Errorf("table holds %d strings (%d entries); the bound is %d", len(table.strs), table.entries, maxEntries)
+	held := 0
+	for s := range table.strs {
+		held += len(s)
+	}
+	if held >= maxHeld || table.held != held {
+		t.Errorf("table holds %d bytes of strings (counted %d); the bound is %d", held, table.held, maxHeld)
 	}
 	long := string(make([]byte, maxLen+1))
-	if table.str(long); len(table.strs) != table.entries || table.strs[long] != "" {
+	if _, kept := table.strs[table.str(long)]; kept {
 		t.Error("a string longer than maxLen was kept")
 	}
 }
