@@ -32,15 +32,15 @@ const maxLen = 1 << 10
 
 // Table holds one copy of each value seen; it is safe for concurrent use.
 type Table struct {
-	mu      sync.Mutex
-	held    int
-	strs    map[string]string
-	lists   map[string][]string
-	maps    map[string]map[string]string
-	raws    map[string][]byte
-	users   map[string]*v1beta1.UserInfo
-	key     []byte
-	keys    []string
+	mu    sync.Mutex
+	held  int
+	strs  map[string]string
+	lists map[string][]string
+	maps  map[string]map[string]string
+	raws  map[string][]byte
+	users map[string]*v1beta1.UserInfo
+	key   []byte
+	keys  []string
 }
 
 // NewTable is an empty Table.
