@@ -19,15 +19,21 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// maxHeld bounds the bytes of the keys a Table holds (its values are about
-// as large again). When it is full the Table starts again empty: objects
+// maxHeld bounds the bytes a Table holds: its keys, and entryCost for each
+// entry besides (the values are mostly the keys' own strings). When it is full the Table starts again empty: objects
 // already stored keep what they share, and a tenant who fills it with
 // values of their own costs the others some sharing, never more memory
 // than the bound.
-const maxHeld = 2 << 20
+const maxHeld = 4 << 20
+
+// entryCost is what an entry costs besides its key: the map's slot, the
+// string and slice headers, a shared map's or user's own memory.
+const entryCost = 64
 
 // maxLen is the longest string, or key of a list or map, that is shared;
-// longer ones are rarely equal.
+// longer ones are rarely equal. Values are measured before any key is
+// built, so a large one (a Secret with thousands of labels) costs one pass
+// over it under the Table's lock, no more.
 const maxLen = 1 << 10
 
 // Table holds one copy of each value seen; it is safe for concurrent use.
@@ -62,7 +68,7 @@ func (t *Table) reset() {
 // added counts an entry of key's size and empties the Table once it is
 // full.
 func (t *Table) added(key int) {
-	if t.held += key; t.held >= maxHeld {
+	if t.held += key + entryCost; t.held >= maxHeld {
 		t.reset()
 	}
 }
@@ -85,16 +91,14 @@ func (t *Table) strp(p *string) { *p = t.str(*p) }
 
 // list is the Table's copy of l, its items shared too.
 func (t *Table) list(l []string) []string {
-	if len(l) == 0 {
+	if len(l) == 0 || listSize(l) > maxLen {
 		return l
 	}
 	t.key = appendList(t.key[:0], l)
-	if len(t.key) > maxLen {
-		return l
-	}
 	if c, ok := t.lists[string(t.key)]; ok {
 		return c
 	}
+	l = slices.Clip(l)
 	for i := range l {
 		t.strp(&l[i])
 	}
@@ -105,16 +109,13 @@ func (t *Table) list(l []string) []string {
 
 // stringMap is the Table's copy of m, its keys and values shared too.
 func (t *Table) stringMap(m map[string]string) map[string]string {
-	if len(m) == 0 {
+	if len(m) == 0 || mapSize(m, func(v string) int { return len(v) }) > maxLen {
 		return m
 	}
 	t.keys = sortedKeys(t.keys[:0], m)
 	t.key = binary.AppendUvarint(t.key[:0], uint64(len(m)))
 	for _, k := range t.keys {
 		t.key = appendString(appendString(t.key, k), m[k])
-	}
-	if len(t.key) > maxLen {
-		return m
 	}
 	if c, ok := t.maps[string(t.key)]; ok {
 		return c
@@ -137,6 +138,7 @@ func (t *Table) raw(r *runtime.RawExtension) {
 		r.Raw = c
 		return
 	}
+	r.Raw = slices.Clip(r.Raw)
 	t.raws[string(r.Raw)] = r.Raw
 	t.added(len(r.Raw))
 }
@@ -144,8 +146,8 @@ func (t *Table) raw(r *runtime.RawExtension) {
 // user is the Table's copy of u: the user who asked is the same on many
 // objects, and on the spec and status of each.
 func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
-	if u == nil {
-		return nil
+	if u == nil || len(u.Username)+len(u.UID)+listSize(u.Groups)+mapSize(u.Extra, listSize) > maxLen {
+		return u
 	}
 	t.key = appendString(appendString(t.key[:0], u.Username), u.UID)
 	t.key = appendList(t.key, u.Groups)
@@ -153,9 +155,6 @@ func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
 	t.key = binary.AppendUvarint(t.key, uint64(len(u.Extra)))
 	for _, k := range t.keys {
 		t.key = appendList(appendString(t.key, k), u.Extra[k])
-	}
-	if len(t.key) > maxLen {
-		return u
 	}
 	if c, ok := t.users[string(t.key)]; ok {
 		return c
@@ -172,16 +171,20 @@ func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
 	return u
 }
 
-// Keys are written with each string's length before it, so that two
-// different values never have the same key: a shared user or map stands
-// for every object whose key matches.
+// Keys are written with each string's length before it, and each list's
+// length plus one before it (0 for none: an extra value of null is not
+// one of []), so that two different values never have the same key: a
+// shared user or map stands for every object whose key matches.
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 func appendList[L ~[]string](b []byte, l L) []byte {
-	b = binary.AppendUvarint(b, uint64(len(l)))
+	if l == nil {
+		return append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(l))+1)
 	for _, s := range l {
 		b = appendString(b, s)
 	}
@@ -194,4 +197,22 @@ func sortedKeys[V any](keys []string, m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// listSize and mapSize are about the bytes of a key, measured before it is
+// built (each string adds at least one byte of length).
+func listSize[L ~[]string](l L) int {
+	n := len(l)
+	for _, s := range l {
+		n += len(s)
+	}
+	return n
+}
+
+func mapSize[V any](m map[string]V, size func(V) int) int {
+	n := len(m)
+	for k, v := range m {
+		n += len(k) + size(v)
+	}
+	return n
 }

@@ -125,6 +125,11 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 		}, func(o *v1beta1.ServiceInstance) {
 			o.Spec.UserInfo = &v1beta1.UserInfo{Username: "u", Extra: map[string]v1beta1.ExtraValue{"g": nil}}
 		}},
+		{"an extra value of null and one of []", func(o *v1beta1.ServiceInstance) {
+			o.Spec.UserInfo = &v1beta1.UserInfo{Username: "u", Extra: map[string]v1beta1.ExtraValue{"k": nil}}
+		}, func(o *v1beta1.ServiceInstance) {
+			o.Spec.UserInfo = &v1beta1.UserInfo{Username: "u", Extra: map[string]v1beta1.ExtraValue{"k": {}}}
+		}},
 		{"extra values", func(o *v1beta1.ServiceInstance) {
 			o.Spec.UserInfo = &v1beta1.UserInfo{Username: "u", Extra: map[string]v1beta1.ExtraValue{"k": {"a", "b"}}}
 		}, func(o *v1beta1.ServiceInstance) {
@@ -150,12 +155,12 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 
 func TestTableIsBounded(t *testing.T) {
 	table := NewTable()
-	for i := 0; i < 3*maxHeld/8; i++ {
+	for i := 0; i < 3*maxHeld/(8+entryCost); i++ {
 		table.str(fmt.Sprintf("%08d", i))
 	}
 	held := 0
 	for s := range table.strs {
-		held += len(s)
+		held += len(s) + entryCost
 	}
 	if held >= maxHeld || table.held != held {
 		t.Errorf("table holds %d bytes of strings (counted %d); the bound is %d", held, table.held, maxHeld)
@@ -163,6 +168,14 @@ func TestTableIsBounded(t *testing.T) {
 	long := string(make([]byte, maxLen+1))
 	if _, kept := table.strs[table.str(long)]; kept {
 		t.Error("a string longer than maxLen was kept")
+	}
+	many := map[string]string{}
+	for i := range maxLen {
+		many[fmt.Sprint(i)] = "v"
+	}
+	before := table.held
+	if !sameMap(table.stringMap(many), many) || table.held != before {
+		t.Error("a map of more than maxLen bytes was copied or kept")
 	}
 }
 
