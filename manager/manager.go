@@ -93,20 +93,27 @@ func NewScheme() (*runtime.Scheme, error) {
 // content is read from the API server when needed). No cached object keeps
 // its managedFields: the controllers never read them, and on instances,
 // bindings and plans they are a large part of the object (an update
-// without them leaves them as they are). What cached objects have in
-// common (users, labels, plan names, condition texts) is kept once, in an
-// intern.Table: at ten thousand instances and bindings it is two thirds of
-// the cache.
+// without them leaves them as they are). What cached instances, bindings
+// and metadata have in common (users, labels, plan names, condition texts)
+// is kept once, in an intern.Table.
 func CacheOptions() cache.Options {
 	shared := intern.NewTable()
+	strip := cache.TransformStripManagedFields()
+	stored := func(in any) (any, error) {
+		in, err := strip(in)
+		if err != nil {
+			return nil, err
+		}
+		return shared.Transform(in)
+	}
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: podgate.CacheOptions(),
 			metaonly.Secret(): {Transform: func(in any) (any, error) {
-				return shared.Transform(stripAnnotations(in))
+				return stored(stripAnnotations(in))
 			}},
 		},
-		DefaultTransform: shared.Transform,
+		DefaultTransform: stored,
 	}
 }
 

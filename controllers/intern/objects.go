@@ -6,31 +6,27 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// Transform is a cache transform: it drops an object's managedFields (the
-// controllers never read them) and shares what instances, bindings and
-// metadata-only objects have in common with the objects stored before.
-// Values unique to an object (its name, uid, resourceVersion, IDs) are
-// left alone.
+// Transform is a cache transform: it shares what instances, bindings and
+// metadata-only objects (Secrets, namespaces) have in common with the
+// objects stored before. Values unique to an object (its name, uid,
+// resourceVersion, IDs) are left alone, and so are other kinds.
 func (t *Table) Transform(in any) (any, error) {
-	obj, ok := in.(metav1.Object)
-	if !ok {
-		return in, nil
-	}
-	if obj.GetManagedFields() != nil {
-		obj.SetManagedFields(nil)
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	switch o := in.(type) {
 	case *v1beta1.ServiceInstance:
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 		t.instanceSpec(&o.Spec)
 		t.instanceStatus(&o.Status)
 	case *v1beta1.ServiceBinding:
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 		t.bindingSpec(&o.Spec)
 		t.bindingStatus(&o.Status)
 	case *metav1.PartialObjectMetadata:
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 	}
 	return in, nil
@@ -41,8 +37,8 @@ func (t *Table) meta(tm *metav1.TypeMeta, m *metav1.ObjectMeta) {
 	t.strp(&tm.Kind)
 	t.strp(&m.Namespace)
 	m.Labels = t.stringMap(m.Labels)
-	// Annotations are left: kubectl apply keeps each object's own copy of
-	// it in one, which no other object shares.
+	// Annotations are left alone: kubectl apply keeps a copy of the whole
+	// object in one, which no other object shares.
 	m.Finalizers = t.list(m.Finalizers)
 	for i := range m.OwnerReferences {
 		t.strp(&m.OwnerReferences[i].APIVersion)
@@ -52,15 +48,17 @@ func (t *Table) meta(tm *metav1.TypeMeta, m *metav1.ObjectMeta) {
 
 func (t *Table) instanceSpec(s *v1beta1.ServiceInstanceSpec) {
 	t.planReference(&s.PlanReference)
-	for _, ref := range []*v1beta1.ClusterObjectReference{s.ClusterServiceClassRef, s.ClusterServicePlanRef} {
-		if ref != nil {
-			t.strp(&ref.Name)
-		}
+	if r := s.ClusterServiceClassRef; r != nil {
+		t.strp(&r.Name)
 	}
-	for _, ref := range []*v1beta1.LocalObjectReference{s.ServiceClassRef, s.ServicePlanRef} {
-		if ref != nil {
-			t.strp(&ref.Name)
-		}
+	if r := s.ClusterServicePlanRef; r != nil {
+		t.strp(&r.Name)
+	}
+	if r := s.ServiceClassRef; r != nil {
+		t.strp(&r.Name)
+	}
+	if r := s.ServicePlanRef; r != nil {
+		t.strp(&r.Name)
 	}
 	t.raw(s.Parameters)
 	t.parametersFrom(s.ParametersFrom)
@@ -146,7 +144,7 @@ func (t *Table) properties(p *v1beta1.PropertiesState) {
 	for _, s := range []*string{
 		&p.ClusterServicePlanExternalName, &p.ClusterServicePlanExternalID,
 		&p.ServicePlanExternalName, &p.ServicePlanExternalID,
-		&p.ParameterChecksum, &p.MaintenanceInfoVersion, &p.ContextChecksum,
+		&p.ParameterChecksum, &p.MaintenanceInfoVersion,
 	} {
 		t.strp(s)
 	}

@@ -1,12 +1,17 @@
 // Package intern makes the equal values of the objects the manager caches
 // share one copy. Thousands of instances and bindings carry the same
 // user, labels, finalizer, plan names and condition texts; decoded from a
-// watch, each carries its own copy of them, and those copies are most of
-// what the cache holds. The informers' transform passes each object
-// through a Table before it is stored.
+// watch, each carries its own copy of them, and those copies are more than
+// half of what each object costs the cache. The informers' transform
+// passes each object through a Table before it is stored.
 //
-// Cached objects are never changed in place (the cache hands out deep
-// copies), so they may share strings, slices, maps and pointers.
+// Sharing is safe because nothing writes to a cached object: Get and List
+// hand out deep copies, and the event handlers, predicates and indexers,
+// which are given the stored object itself, only read it. Code that ever
+// writes to an object it did not copy would now change every object that
+// shares the value. A Table writes into the objects it is given, so it is
+// for freshly decoded objects only; client-go transforms each object once,
+// before it is stored.
 package intern
 
 import (
@@ -19,15 +24,15 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
-// maxHeld bounds the bytes a Table holds: its keys, and entryCost for each
-// entry besides (the values are mostly the keys' own strings). When it is full the Table starts again empty: objects
-// already stored keep what they share, and a tenant who fills it with
-// values of their own costs the others some sharing, never more memory
-// than the bound.
-const maxHeld = 4 << 20
+// defaultLimit is about the most memory a Table holds (see added). When it
+// is full the Table starts again empty: objects already stored keep what
+// they share, and a tenant who fills it with values of their own costs
+// the others some sharing (each value gets one copy more), and the
+// manager no more than the limit.
+const defaultLimit = 4 << 20
 
-// entryCost is what an entry costs besides its key: the map's slot, the
-// string and slice headers, a shared map's or user's own memory.
+// entryCost is about what an entry costs besides its key: the table's
+// slot, the string and slice headers.
 const entryCost = 64
 
 // maxLen is the longest string, or key of a list or map, that is shared;
@@ -39,19 +44,23 @@ const maxLen = 1 << 10
 // Table holds one copy of each value seen; it is safe for concurrent use.
 type Table struct {
 	mu    sync.Mutex
+	limit int // defaultLimit; tests lower it
 	held  int
 	strs  map[string]string
 	lists map[string][]string
 	maps  map[string]map[string]string
 	raws  map[string][]byte
 	users map[string]*v1beta1.UserInfo
-	key   []byte
-	keys  []string
+	// key and keys are scratch buffers. Only the functions that build a
+	// key use them (list, stringMap, user), and none of those calls
+	// another while its own key is still needed.
+	key  []byte
+	keys []string
 }
 
 // NewTable is an empty Table.
 func NewTable() *Table {
-	t := &Table{}
+	t := &Table{limit: defaultLimit}
 	t.reset()
 	return t
 }
@@ -65,10 +74,11 @@ func (t *Table) reset() {
 	t.users = map[string]*v1beta1.UserInfo{}
 }
 
-// added counts an entry of key's size and empties the Table once it is
-// full.
-func (t *Table) added(key int) {
-	if t.held += key + entryCost; t.held >= maxHeld {
+// added counts an entry of size bytes and empties the Table once it is
+// full. A shared map or user costs about its key again (its strings are
+// counted as strings of their own).
+func (t *Table) added(size int) {
+	if t.held += size + entryCost; t.held >= t.limit {
 		t.reset()
 	}
 }
@@ -125,7 +135,7 @@ func (t *Table) stringMap(m map[string]string) map[string]string {
 		shared[t.str(k)] = t.str(m[k])
 	}
 	t.maps[string(t.key)] = shared
-	t.added(len(t.key))
+	t.added(2 * len(t.key))
 	return shared
 }
 
@@ -167,14 +177,16 @@ func (t *Table) user(u *v1beta1.UserInfo) *v1beta1.UserInfo {
 		u.Extra[k] = t.list(v)
 	}
 	t.users[key] = u
-	t.added(len(key))
+	t.added(2 * len(key))
 	return u
 }
 
 // Keys are written with each string's length before it, and each list's
 // length plus one before it (0 for none: an extra value of null is not
 // one of []), so that two different values never have the same key: a
-// shared user or map stands for every object whose key matches.
+// shared user or map stands for every object whose key matches. The one
+// exception is harmless: no groups and an empty list of them, no extra and
+// an empty map, have one key each, and are written alike (omitempty).
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)

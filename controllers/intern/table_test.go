@@ -17,6 +17,20 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 )
 
+// decoded is obj as a watch delivers it: decoded from JSON, so that no
+// two objects share a string before a Table makes them.
+func decoded[T any](obj *T) *T {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		panic(err)
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
 // instance is a Ready instance as the API server sends it, numbered i.
 func instance(i int) *v1beta1.ServiceInstance {
 	user := &v1beta1.UserInfo{Username: "alice", Groups: []string{"team-a", "system:authenticated"},
@@ -41,7 +55,7 @@ func instance(i int) *v1beta1.ServiceInstance {
 	in.Status.ExternalProperties = &v1beta1.PropertiesState{ClusterServicePlanExternalName: "small", ParameterChecksum: "44136fa3",
 		Parameters: &k8sruntime.RawExtension{Raw: []byte(`{"region":"eu"}`)}, UserInfo: user.DeepCopy()}
 	in.Status.Metadata = &v1beta1.InstanceMetadata{Labels: map[string]string{"plan": "small", "service": "sample-db"}}
-	return in
+	return decoded(in)
 }
 
 func binding(i int) *v1beta1.ServiceBinding {
@@ -53,7 +67,21 @@ func binding(i int) *v1beta1.ServiceBinding {
 	b.Status.UnbindStatus = v1beta1.UnbindStatusRequired
 	b.Status.SecretKeys = []string{"host", "password", "port", "username"}
 	b.Status.ExternalProperties = &v1beta1.PropertiesState{UserInfo: instance(i).Spec.UserInfo}
-	return b
+	return decoded(b)
+}
+
+// secret is the metadata of a binding's Secret, as the metadata-only
+// cache receives it.
+func secret(i int) *metav1.PartialObjectMetadata {
+	yes := true
+	return decoded(&metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: fmt.Sprintf("db-%d", i),
+			Labels:          map[string]string{"app.kubernetes.io/managed-by": "service-catalog"},
+			Finalizers:      []string{"servicecatalog.k8s.io/binding-secret"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1beta1.GroupVersion.String(), Kind: "ServiceBinding", Name: fmt.Sprintf("db-%d", i), Controller: &yes}},
+		},
+	})
 }
 
 func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
@@ -63,47 +91,77 @@ func sameMap[M ~map[K]V, K comparable, V any](a, b M) bool {
 }
 
 func TestTransformSharesWhatIsEqual(t *testing.T) {
-	table := NewTable()
 	a, b := instance(1), instance(2)
-	wantA, wantB := a.DeepCopy(), b.DeepCopy()
-	wantA.ManagedFields, wantB.ManagedFields = nil, nil
-	for _, o := range []any{a, b} {
+	bindA, bindB := binding(1), binding(2)
+	secretA, secretB := secret(1), secret(2)
+	shares := func() map[string]bool {
+		return map[string]bool{
+			"user of spec and status":      a.Spec.UserInfo == a.Status.ExternalProperties.UserInfo,
+			"user of two instances":        a.Spec.UserInfo == b.Spec.UserInfo,
+			"user of instance and binding": a.Spec.UserInfo == bindB.Spec.UserInfo,
+			"labels":                       sameMap(a.Labels, b.Labels),
+			"status labels":                sameMap(a.Status.Metadata.Labels, b.Status.Metadata.Labels),
+			"finalizers":                   &a.Finalizers[0] == &b.Finalizers[0],
+			"namespace":                    sameString(a.Namespace, bindB.Namespace),
+			"condition message":            sameString(a.Status.Conditions[0].Message, b.Status.Conditions[0].Message),
+			"provision status":             sameString(string(a.Status.ProvisionStatus), string(b.Status.ProvisionStatus)),
+			"plan name":                    sameString(a.Spec.ClusterServicePlanExternalName, b.Spec.ClusterServicePlanExternalName),
+			"parameters of two places":     &a.Spec.Parameters.Raw[0] == &b.Status.ExternalProperties.Parameters.Raw[0],
+			"a binding's Secret keys":      &bindA.Status.SecretKeys[0] == &bindB.Status.SecretKeys[0],
+			"a Secret's labels":            sameMap(secretA.Labels, secretB.Labels),
+			"a Secret's owner kind":        sameString(secretA.OwnerReferences[0].Kind, secretB.OwnerReferences[0].Kind),
+		}
+	}
+	for what, shared := range shares() {
+		if shared {
+			t.Fatalf("%s: shared before any Table; the test's objects must be decoded", what)
+		}
+	}
+	objects := []any{a, b, bindA, bindB, secretA, secretB}
+	want := make([]any, len(objects))
+	for i, o := range objects {
+		want[i] = o.(k8sruntime.Object).DeepCopyObject()
+	}
+
+	table := NewTable()
+	for _, o := range objects {
 		if _, err := table.Transform(o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !reflect.DeepEqual(a, wantA) || !reflect.DeepEqual(b, wantB) {
-		t.Fatalf("Transform changed a value:\n%+v\nwant\n%+v", a, wantA)
+	for i := range objects {
+		if !reflect.DeepEqual(objects[i], want[i]) {
+			t.Errorf("Transform changed a value:\n%+v\nwant\n%+v", objects[i], want[i])
+		}
 	}
-	shared := map[string]bool{
-		"user of spec and status":  a.Spec.UserInfo == a.Status.ExternalProperties.UserInfo,
-		"user of two instances":    a.Spec.UserInfo == b.Spec.UserInfo,
-		"labels":                   sameMap(a.Labels, b.Labels),
-		"status labels":            sameMap(a.Status.Metadata.Labels, b.Status.Metadata.Labels),
-		"finalizers":               &a.Finalizers[0] == &b.Finalizers[0],
-		"condition message":        sameString(a.Status.Conditions[0].Message, b.Status.Conditions[0].Message),
-		"provision status":         sameString(string(a.Status.ProvisionStatus), string(b.Status.ProvisionStatus)),
-		"plan name":                sameString(a.Spec.ClusterServicePlanExternalName, b.Spec.ClusterServicePlanExternalName),
-		"parameters of two places": &a.Spec.Parameters.Raw[0] == &b.Status.ExternalProperties.Parameters.Raw[0],
-	}
-	for what, ok := range shared {
-		if !ok {
+	for what, shared := range shares() {
+		if !shared {
 			t.Errorf("%s: not shared", what)
 		}
 	}
+	if sameString(bindA.Status.Conditions[0].Message, bindB.Status.Conditions[0].Message) || sameString(a.Name, b.Name) {
+		t.Error("different values share one string")
+	}
+}
 
-	bindA, bindB := binding(1), binding(2)
-	want := bindB.DeepCopy()
-	table.Transform(bindA)
-	table.Transform(bindB)
-	if !reflect.DeepEqual(bindB, want) {
-		t.Fatalf("Transform changed a binding:\n%+v\nwant\n%+v", bindB, want)
-	}
-	if bindB.Spec.UserInfo != a.Spec.UserInfo || &bindA.Status.SecretKeys[0] != &bindB.Status.SecretKeys[0] {
-		t.Error("a binding does not share its user with the instances, or its Secret's keys with another binding")
-	}
-	if sameString(bindA.Status.Conditions[0].Message, bindB.Status.Conditions[0].Message) {
-		t.Error("different messages share one string")
+// A Table that fills up part-way through an object starts again and
+// leaves every value as it was.
+func TestTableStartsAgainWhenFull(t *testing.T) {
+	for limit := 1; limit < 4096; limit += 97 {
+		table := NewTable()
+		table.limit = limit
+		for i := range 3 {
+			in, b := instance(i), binding(i)
+			wantIn, wantB := in.DeepCopy(), b.DeepCopy()
+			table.Transform(in)
+			table.Transform(b)
+			if !reflect.DeepEqual(in, wantIn) || !reflect.DeepEqual(b, wantB) {
+				t.Fatalf("limit %d: a value changed:\n%+v\nwant\n%+v", limit, in, wantIn)
+			}
+		}
+		if table.held >= limit {
+			t.Errorf("limit %d: the table holds %d", limit, table.held)
+		}
 	}
 }
 
@@ -143,7 +201,6 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 			p.a(a)
 			p.b(b)
 			wantA, wantB := a.DeepCopy(), b.DeepCopy()
-			wantA.ManagedFields, wantB.ManagedFields = nil, nil
 			table.Transform(a)
 			table.Transform(b)
 			if !reflect.DeepEqual(a, wantA) || !reflect.DeepEqual(b, wantB) {
@@ -155,15 +212,15 @@ func TestValuesThatLookAlikeStayApart(t *testing.T) {
 
 func TestTableIsBounded(t *testing.T) {
 	table := NewTable()
-	for i := 0; i < 3*maxHeld/(8+entryCost); i++ {
+	for i := 0; i < 3*defaultLimit/(8+entryCost); i++ {
 		table.str(fmt.Sprintf("%08d", i))
 	}
 	held := 0
 	for s := range table.strs {
 		held += len(s) + entryCost
 	}
-	if held >= maxHeld || table.held != held {
-		t.Errorf("table holds %d bytes of strings (counted %d); the bound is %d", held, table.held, maxHeld)
+	if held >= table.limit || table.held != held {
+		t.Errorf("table holds %d bytes of strings (counted %d); the limit is %d", held, table.held, table.limit)
 	}
 	long := string(make([]byte, maxLen+1))
 	if _, kept := table.strs[table.str(long)]; kept {
@@ -187,7 +244,6 @@ func TestTransformsRunConcurrently(t *testing.T) {
 			for i := range 200 {
 				o := instance(w*1000 + i)
 				want := o.DeepCopy()
-				want.ManagedFields = nil
 				table.Transform(o)
 				if !reflect.DeepEqual(o, want) {
 					t.Errorf("instance %d changed", w*1000+i)
@@ -200,7 +256,8 @@ func TestTransformsRunConcurrently(t *testing.T) {
 }
 
 // BenchmarkCachedBytes decodes 10,000 instances and bindings as a watch
-// does and reports the heap each keeps, without and with a Table.
+// does and reports the heap each keeps once stored: without managedFields
+// (as the cache stores them), then through a Table too.
 func BenchmarkCachedBytes(b *testing.B) {
 	scheme := k8sruntime.NewScheme()
 	if err := v1beta1.AddToScheme(scheme); err != nil {
@@ -226,6 +283,7 @@ func BenchmarkCachedBytes(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+						obj.(metav1.Object).SetManagedFields(nil)
 						if shared {
 							table.Transform(obj)
 						}
