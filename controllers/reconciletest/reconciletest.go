@@ -281,3 +281,17 @@ func (k *Kit) TakeEverySlot(pool *brokerclient.Pool) func() {
 	require.NoError(k.t, err)
 	return release
 }
+
+// SecretReads is a Reader (the reconcilers' APIReader) that counts the
+// Secrets read through it, the reads that pass the cache.
+type SecretReads struct {
+	client.Reader
+	N int
+}
+
+func (s *SecretReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		s.N++
+	}
+	return s.Reader.Get(ctx, key, obj, opts...)
+}

@@ -442,19 +442,6 @@ func TestBindingPollsEnd(t *testing.T) {
 	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
 }
 
-// secretReads counts the Secrets read past the cache.
-type secretReads struct {
-	client.Reader
-	n int
-}
-
-func (s *secretReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if _, ok := obj.(*corev1.Secret); ok {
-		s.n++
-	}
-	return s.Reader.Get(ctx, key, obj, opts...)
-}
-
 // TestBoundBindingReadsNoSecret: a bound binding is reconciled at every
 // change of its instance; with its Secrets in the metadata cache it reads
 // neither from the API server, and one that is gone is still restored.
@@ -463,17 +450,17 @@ func TestBoundBindingReadsNoSecret(t *testing.T) {
 	b := newBinding(k, "db-binding")
 	_, err := reconcileOnce(t, r, b)
 	require.NoError(t, err)
-	reads := &secretReads{Reader: k.Client}
+	reads := &reconciletest.SecretReads{Reader: k.Client}
 	r.APIReader = reads
 
 	_, err = reconcileOnce(t, r, b)
 	require.NoError(t, err)
-	assert.Zero(t, reads.n, "both Secrets are in place: none is read")
+	assert.Zero(t, reads.N, "both Secrets are in place: none is read")
 
 	require.NoError(t, k.Client.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: reconciletest.Namespace, Name: "db-binding-env"}}))
 	_, err = reconcileOnce(t, r, b)
 	require.NoError(t, err)
-	assert.NotZero(t, reads.n, "a Secret the cache lacks is looked for in the API server")
+	assert.NotZero(t, reads.N, "a Secret the cache lacks is looked for in the API server")
 	assert.Equal(t, "secret", secretData(t, k, "db-binding-env")["DB_BINDING_PASSWORD"], "and restored")
 }
 
@@ -483,19 +470,19 @@ func TestBoundBindingReadsNoSecret(t *testing.T) {
 func TestDeferredBindingCostsNothing(t *testing.T) {
 	k, r := newRig(t, nil)
 	release := k.TakeEverySlot(r.Pool)
-	reads := &secretReads{Reader: k.Client}
+	reads := &reconciletest.SecretReads{Reader: k.Client}
 	r.APIReader = reads
 	b := newBinding(k, "db-binding")
 	_, err := reconcileOnce(t, r, b) // adds the finalizer
 	require.NoError(t, err)
 
 	k.Writes.Reset()
-	reads.n = 0
+	reads.N = 0
 	res, err := reconcileOnce(t, r, b)
 	require.NoError(t, err)
 	assert.Positive(t, res.RequeueAfter, "deferred")
 	assert.Zero(t, k.Writes.Total())
-	assert.Zero(t, reads.n, "no Secret read while it waits")
+	assert.Zero(t, reads.N, "no Secret read while it waits")
 	assert.Empty(t, k.Broker.Requests(osbtest.Bind))
 
 	release()

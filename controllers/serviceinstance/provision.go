@@ -64,16 +64,22 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 	return r.follow(ctx, s, n, err)
 }
 
-// prepare builds the parameters and the broker client of a request, and
-// reports in status what stops them. A nil client ends the reconcile with
-// the error returned.
+// prepare takes the broker client of a request (and its request slot),
+// then builds the parameters, and reports in status what stops them. The
+// slot comes first, as for bindings: an instance that finds its broker
+// busy reads none of its parametersFrom Secrets. A nil client ends the
+// reconcile with the error returned (the slot, if taken, is given back
+// when the reconcile ends).
 func (r *Reconciler) prepare(ctx context.Context, s *scope) (parameters.Set, *osb.Client, error) {
+	c, err := r.connect(ctx, s)
+	if c == nil {
+		return parameters.Set{}, nil, err
+	}
 	params, ok, err := r.parameters(ctx, s)
 	if !ok {
 		return params, nil, err
 	}
-	c, err := r.connect(ctx, s)
-	return params, c, err
+	return params, c, nil
 }
 
 // parameters builds the instance's parameters; ok is false when they

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -573,6 +574,40 @@ func TestDeferredInstanceWritesNothing(t *testing.T) {
 	assert.Equal(t, metav1.ConditionTrue, ready(t, inst).Status, ready(t, inst).Message)
 	assert.Equal(t, "ClusterServiceClass/database", inst.Status.UserSpecifiedClassName)
 	assert.Equal(t, 2, k.Writes.Status, "the claim and the final status")
+}
+
+// TestDeferredInstanceReadsNoSecret: an instance whose broker is busy
+// takes its slot before it builds its parameters, so it reads none of its
+// parametersFrom Secrets while it waits; once a slot is free they are read
+// and sent.
+func TestDeferredInstanceReadsNoSecret(t *testing.T) {
+	k, r := newRig(t, nil)
+	reads := &reconciletest.SecretReads{Reader: k.Client}
+	r.APIReader = reads
+	release := k.TakeEverySlot(r.Pool)
+	k.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: reconciletest.Namespace, Name: "db-params"},
+		Data: map[string][]byte{"json": []byte(`{"password":"from-a-secret"}`)}})
+	inst := reconciletest.NewInstance("db", "small", func(i *v1beta1.ServiceInstance) {
+		i.Spec.ParametersFrom = []v1beta1.ParametersFromSource{{SecretKeyRef: &v1beta1.SecretKeyReference{Name: "db-params", Key: "json"}}}
+	})
+	k.Create(inst)
+
+	for range 3 {
+		res, err := reconcileOnce(t, r, inst)
+		require.NoError(t, err)
+		assert.Positive(t, res.RequeueAfter, "deferred")
+	}
+	assert.Zero(t, reads.N, "no Secret read while the broker is busy")
+	assert.Empty(t, k.Broker.Requests(osbtest.Provision))
+
+	release()
+	_, err := reconcileOnce(t, r, inst)
+	require.NoError(t, err)
+	assert.Equal(t, 1, reads.N)
+	require.Len(t, k.Broker.Requests(osbtest.Provision), 1)
+	var sent map[string]any
+	require.NoError(t, k.Broker.Requests(osbtest.Provision)[0].JSON(&sent))
+	assert.Equal(t, map[string]any{"password": "from-a-secret"}, sent["parameters"])
 }
 
 // TestRefusedInstanceShowsItsPlan: an instance refused before its broker
