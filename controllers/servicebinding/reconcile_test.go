@@ -442,6 +442,50 @@ func TestBindingPollsEnd(t *testing.T) {
 	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
 }
 
+// slotProbe notes, at each Secret it creates, whether the broker had a
+// request slot free.
+type slotProbe struct {
+	client.Client
+	free    func() bool
+	created []bool
+}
+
+func (p *slotProbe) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		p.created = append(p.created, p.free())
+	}
+	return p.Client.Create(ctx, obj, opts...)
+}
+
+// TestSlotIsGivenBackBeforeSecretsAreWritten: a binding gives its broker's
+// request slot back once the broker has answered; writing the Secrets
+// holds none.
+func TestSlotIsGivenBackBeforeSecretsAreWritten(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	r.Pool.MaxInFlight = 1
+	broker := &v1beta1.ClusterServiceBroker{}
+	require.NoError(t, k.Client.Get(ctx, client.ObjectKey{Name: "broker"}, broker))
+	probe := &slotProbe{Client: r.Client, free: func() bool {
+		_, release, err := r.Pool.Client(ctx, broker, reconciletest.NewInstance("other", "small"))
+		if err != nil {
+			return false
+		}
+		release()
+		return true
+	}}
+	r.Client = probe
+	b := newBinding(k, "db-binding")
+	for range 3 {
+		_, err := reconcileOnce(t, r, b)
+		require.NoError(t, err)
+	}
+	k.Get(b)
+	require.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
+	require.Len(t, probe.created, 2, "the credentials and the env Secret")
+	assert.Equal(t, []bool{true, true}, probe.created, "the slot was free while each Secret was written")
+}
+
 // TestBoundBindingReadsNoSecret: a bound binding is reconciled at every
 // change of its instance; with its Secrets in the metadata cache it reads
 // neither from the API server, and one that is gone is still restored.
