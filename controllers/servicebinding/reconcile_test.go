@@ -23,6 +23,7 @@ import (
 
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
+	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/reconciletest"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 )
@@ -484,6 +485,50 @@ func TestSlotIsGivenBackBeforeSecretsAreWritten(t *testing.T) {
 	require.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason)
 	require.Len(t, probe.created, 2, "the credentials and the env Secret")
 	assert.Equal(t, []bool{true, true}, probe.created, "the slot was free while each Secret was written")
+}
+
+// staleCache answers metadata reads of the Secrets it holds as a cache
+// that has not yet seen their deletion would.
+type staleCache struct {
+	client.Client
+	held map[client.ObjectKey]*metav1.PartialObjectMetadata
+}
+
+func (c *staleCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok && c.held[key] != nil {
+		c.held[key].DeepCopyInto(m)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// TestCacheStillHoldingADeletedBindingsSecrets: a binding made again under
+// the name of one just deleted finds that binding's Secrets in a cache
+// that lags. They are not refused as someone else's, since the API server
+// no longer has them; and they are created, since the API server lacks them.
+func TestCacheStillHoldingADeletedBindingsSecrets(t *testing.T) {
+	k, r := newRig(t, nil)
+	b := newBinding(k, "db-binding")
+	deleted := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: b.Name, Namespace: b.Namespace, UID: "uid-of-the-deleted-binding"}}
+	stale := &staleCache{Client: r.Client, held: map[client.ObjectKey]*metav1.PartialObjectMetadata{}}
+	for _, name := range []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)} {
+		m := metaonly.Secret()
+		m.Namespace, m.Name = b.Namespace, name
+		m.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(deleted, v1beta1.GroupVersion.WithKind("ServiceBinding"))}
+		stale.held[client.ObjectKeyFromObject(m)] = m
+	}
+	r.Client = stale
+	for range 3 {
+		_, err := reconcileOnce(t, r, b)
+		require.NoError(t, err)
+	}
+	k.Get(b)
+	require.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason, ready(t, b).Message)
+	for key := range stale.held {
+		var secret corev1.Secret
+		require.NoError(t, k.Client.Get(context.Background(), key, &secret), "Secret %s", key.Name)
+		assert.True(t, metav1.IsControlledBy(&secret, b), "Secret %s is the new binding's", key.Name)
+	}
 }
 
 // TestBoundBindingReadsNoSecret: a bound binding is reconciled at every
