@@ -13,7 +13,11 @@ import (
 // lower case.
 const IndexInstanceExternalID = "spec.externalID"
 
-// externalIDKey is how instance ids are compared: without case, since
+// IndexBindingExternalID indexes ServiceBindings by spec.externalID, in
+// lower case.
+const IndexBindingExternalID = "spec.externalID"
+
+// externalIDKey is how instance and binding ids are compared: without case, since
 // brokers that store ids in case-insensitive columns take A and a for one.
 func externalIDKey(id string) string { return strings.ToLower(id) }
 
@@ -33,6 +37,27 @@ func ExternalIDHolders(ctx context.Context, c client.Reader, inst *v1beta1.Servi
 	var out []v1beta1.ServiceInstance
 	for _, other := range list.Items {
 		if other.Namespace != inst.Namespace || other.Name != inst.Name {
+			out = append(out, other)
+		}
+	}
+	return out, nil
+}
+
+// BindingIDHolders lists the other bindings, in any namespace, whose
+// externalID equals b's but for case. OSB binding ids are globally unique:
+// a broker may find a binding by its id alone, so two bindings with one id
+// would share, and unbind, one set of credentials.
+func BindingIDHolders(ctx context.Context, c client.Reader, b *v1beta1.ServiceBinding) ([]v1beta1.ServiceBinding, error) {
+	if b.Spec.ExternalID == "" {
+		return nil, nil
+	}
+	var list v1beta1.ServiceBindingList
+	if err := c.List(ctx, &list, client.MatchingFields{IndexBindingExternalID: externalIDKey(b.Spec.ExternalID)}); err != nil {
+		return nil, err
+	}
+	var out []v1beta1.ServiceBinding
+	for _, other := range list.Items {
+		if other.Namespace != b.Namespace || other.Name != b.Name {
 			out = append(out, other)
 		}
 	}

@@ -91,6 +91,9 @@ func Indexes() []Index {
 		{&v1beta1.ServiceInstance{}, IndexInstanceExternalID, func(o client.Object) []string {
 			return []string{externalIDKey(o.(*v1beta1.ServiceInstance).Spec.ExternalID)}
 		}, AcrossNamespacesOnly},
+		{&v1beta1.ServiceBinding{}, IndexBindingExternalID, func(o client.Object) []string {
+			return []string{externalIDKey(o.(*v1beta1.ServiceBinding).Spec.ExternalID)}
+		}, AcrossNamespacesOnly},
 		{Object: &v1beta1.ClusterServicePlan{}, Field: indexClassRef, Extract: func(o client.Object) []string {
 			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}
 		}},

@@ -43,7 +43,8 @@ type ServiceBindingSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	SecretTransforms []SecretTransform `json:"secretTransforms,omitempty"`
 
-	// ExternalID is the OSB binding id. Defaulted to a new UUID.
+	// ExternalID is the OSB binding id. Defaulted to a new UUID; unique
+	// across the cluster, ignoring case.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255

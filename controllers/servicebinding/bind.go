@@ -11,6 +11,7 @@ import (
 	"github.com/servicecatalog/service-catalog/api/v1beta1"
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/status"
+	"github.com/servicecatalog/service-catalog/offering"
 	"github.com/servicecatalog/service-catalog/osb"
 	"github.com/servicecatalog/service-catalog/parameters"
 )
@@ -18,6 +19,16 @@ import (
 // bind asks the broker for credentials once the instance is Ready.
 func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
+	holders, err := offering.BindingIDHolders(ctx, r.Client, b)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if holder := aheadOf(b, holders); holder != nil {
+		// Admission refuses this; two bindings admitted at once, or without
+		// the webhook, meet here, before anything reaches the broker.
+		bindingIDInUse(b, holder.Namespace)
+		return ctrl.Result{}, nil
+	}
 	inst, off, err := r.readyInstance(ctx, s)
 	if inst == nil {
 		return ctrl.Result{}, err

@@ -8,6 +8,7 @@ package servicebinding
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/servicecatalog/service-catalog/controllers/brokerclient"
 	"github.com/servicecatalog/service-catalog/controllers/metaonly"
 	"github.com/servicecatalog/service-catalog/controllers/reconciletest"
+	"github.com/servicecatalog/service-catalog/controllers/status"
 	"github.com/servicecatalog/service-catalog/osb/osbtest"
 )
 
@@ -441,6 +443,41 @@ func TestBindingPollsEnd(t *testing.T) {
 	assert.Contains(t, ready(t, b).Message, "bind failed: the broker did not finish within the maximum polling duration of 24h0m0s; the broker's partial binding was removed; attempt 1 failed")
 	assert.Len(t, k.Broker.Requests(osbtest.Unbind), 1, "orphan mitigation")
 	assert.Empty(t, k.Broker.Requests(osbtest.BindingLastOperation), "not polled past the limit")
+}
+
+// TestBindingIDInUse: a binding whose externalID another binding holds
+// (here in another case, as a webhook that was not running would let
+// through) is refused before anything reaches the broker, and its
+// deletion unbinds nothing.
+func TestBindingIDInUse(t *testing.T) {
+	k, r := newRig(t, nil)
+	first := newBinding(k, "first")
+	for range 2 {
+		_, err := reconcileOnce(t, r, first)
+		require.NoError(t, err)
+	}
+	k.Get(first)
+	require.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, first).Reason)
+
+	second := &v1beta1.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "second", Namespace: reconciletest.Namespace, UID: "uid-second", Generation: 1}}
+	second.Spec.InstanceRef.Name, second.Spec.ExternalID = "db", strings.ToUpper(first.Spec.ExternalID)
+	k.Create(second)
+	for range 2 {
+		_, err := reconcileOnce(t, r, second)
+		require.NoError(t, err)
+	}
+	k.Get(second)
+	assert.Equal(t, v1beta1.ReasonExternalIDInUse, ready(t, second).Reason)
+	assert.Contains(t, ready(t, second).Message, "already used by a ServiceBinding in namespace "+reconciletest.Namespace+"; nothing was sent")
+	assert.True(t, status.IsFailed(second))
+	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1, "only the first binding was sent")
+
+	require.NoError(t, k.Client.Delete(context.Background(), second))
+	_, err := reconcileOnce(t, r, second)
+	require.NoError(t, err)
+	assert.Empty(t, k.Broker.Requests(osbtest.Unbind), "the refused binding holds nothing at the broker")
+	k.Get(first)
+	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, first).Reason)
 }
 
 // slotProbe notes, at each Secret it creates, whether the broker had a

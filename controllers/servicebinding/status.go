@@ -55,6 +55,35 @@ func waitingForInstance(b *v1beta1.ServiceBinding, message string) {
 	setReady(b, metav1.ConditionFalse, v1beta1.ReasonWaitingForInstance, message)
 }
 
+// aheadOf is the binding among holders (of b's externalID) that keeps the
+// id: one the broker may hold already, else the oldest (by name when two
+// are as old).
+func aheadOf(b *v1beta1.ServiceBinding, holders []v1beta1.ServiceBinding) *v1beta1.ServiceBinding {
+	for i := range holders {
+		h := &holders[i]
+		if h.Status.UnbindStatus == v1beta1.UnbindStatusRequired || h.Status.UnbindStatus == v1beta1.UnbindStatusFailed ||
+			h.Status.AsyncOpInProgress || olderThan(h, b) {
+			return h
+		}
+	}
+	return nil
+}
+
+func olderThan(a, b *v1beta1.ServiceBinding) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
+// bindingIDInUse refuses to bind with an id another binding holds: the
+// broker would hand out, and later unbind, that binding's credentials.
+func bindingIDInUse(b *v1beta1.ServiceBinding, namespace string) {
+	status.SetFailed(b, v1beta1.ReasonExternalIDInUse, fmt.Sprintf(
+		"externalID %q is already used by a ServiceBinding in namespace %s; nothing was sent. Delete this binding and create it without spec.externalID",
+		b.Spec.ExternalID, namespace))
+}
+
 func nonBindable(b *v1beta1.ServiceBinding, off *offering.Offering) {
 	status.SetFailed(b, v1beta1.ReasonNonbindablePlan, fmt.Sprintf("plan %q of class %q cannot be bound", off.Plan.ExternalName, off.Class.ExternalName))
 }

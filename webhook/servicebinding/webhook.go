@@ -2,7 +2,8 @@
 // defaults (externalID, secretName, userInfo) and a validator that refuses
 // bindings that can never work: a plan that cannot be bound, an instance
 // being deleted, parameters that break the plan's binding schema, Secrets
-// from another namespace or that the user cannot read.
+// from another namespace or that the user cannot read, an externalID
+// another binding uses.
 package servicebinding
 
 import (
@@ -87,6 +88,7 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *v1beta1.ServiceBinding)
 				len(b.Spec.ParametersFrom) > 0, specPath.Child("parameters"))...)
 		}
 	}
+	errs = append(errs, w.checkExternalID(ctx, b)...)
 	if req, err := admission.RequestFromContext(ctx); err == nil && w.Access != nil {
 		errs = append(errs, access.CheckSecrets(ctx, w.Access, req, namedSecrets(b))...)
 	}
@@ -105,6 +107,23 @@ func (w *Webhook) ValidateUpdate(context.Context, *v1beta1.ServiceBinding, *v1be
 // ValidateDelete allows every deletion.
 func (w *Webhook) ValidateDelete(context.Context, *v1beta1.ServiceBinding) (admission.Warnings, error) {
 	return nil, nil
+}
+
+// checkExternalID refuses an externalID another binding uses (but for
+// case): OSB binding ids are globally unique, and with it this binding
+// would get, and its deletion would unbind, that one's credentials. The
+// message names the holder's namespace only, not its name.
+func (w *Webhook) checkExternalID(ctx context.Context, b *v1beta1.ServiceBinding) field.ErrorList {
+	holders, err := offering.BindingIDHolders(ctx, w.Cache, b)
+	if err != nil {
+		return field.ErrorList{field.InternalError(specPath.Child("externalID"), err)}
+	}
+	if len(holders) == 0 {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(specPath.Child("externalID"), fmt.Sprintf(
+		"externalID %q is already used by a ServiceBinding in namespace %s; leave externalID out to get a new one",
+		b.Spec.ExternalID, holders[0].Namespace))}
 }
 
 // namedSecrets lists every Secret the binding names: parametersFrom, and
