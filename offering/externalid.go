@@ -2,6 +2,7 @@ package offering
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,9 +14,24 @@ import (
 // lower case.
 const IndexInstanceExternalID = "spec.externalID"
 
-// IndexBindingExternalID indexes ServiceBindings by spec.externalID, in
-// lower case.
+// IndexBindingExternalID indexes ServiceBindings by every binding id they
+// may hold at the broker, in lower case: spec.externalID and, once
+// rotated, the current, previous and successor ids.
 const IndexBindingExternalID = "spec.externalID"
+
+func bindingIDKeys(b *v1beta1.ServiceBinding) []string {
+	ids := []string{b.Spec.ExternalID, b.Status.CurrentBindingID, b.Status.PreviousBindingID}
+	if b.Status.Rotation != nil {
+		ids = append(ids, b.Status.Rotation.SuccessorID)
+	}
+	var keys []string
+	for _, id := range ids {
+		if key := externalIDKey(id); key != "" && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
 
 // externalIDKey is how instance and binding ids are compared: without case, since
 // brokers that store ids in case-insensitive columns take A and a for one.
@@ -43,8 +59,9 @@ func ExternalIDHolders(ctx context.Context, c client.Reader, inst *v1beta1.Servi
 	return out, nil
 }
 
-// BindingIDHolders lists the other bindings, in any namespace, whose
-// externalID equals b's but for case. OSB binding ids are globally unique:
+// BindingIDHolders lists the other bindings, in any namespace, that hold
+// b's externalID (as theirs, or as an id a rotation gave them), but for
+// case. OSB binding ids are globally unique:
 // a broker may find a binding by its id alone, so two bindings with one id
 // would share, and unbind, one set of credentials.
 func BindingIDHolders(ctx context.Context, c client.Reader, b *v1beta1.ServiceBinding) ([]v1beta1.ServiceBinding, error) {

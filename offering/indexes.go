@@ -92,7 +92,7 @@ func Indexes() []Index {
 			return []string{externalIDKey(o.(*v1beta1.ServiceInstance).Spec.ExternalID)}
 		}, AcrossNamespacesOnly},
 		{&v1beta1.ServiceBinding{}, IndexBindingExternalID, func(o client.Object) []string {
-			return []string{externalIDKey(o.(*v1beta1.ServiceBinding).Spec.ExternalID)}
+			return bindingIDKeys(o.(*v1beta1.ServiceBinding))
 		}, AcrossNamespacesOnly},
 		{Object: &v1beta1.ClusterServicePlan{}, Field: indexClassRef, Extract: func(o client.Object) []string {
 			return []string{o.(*v1beta1.ClusterServicePlan).Spec.ClusterServiceClassRef.Name}

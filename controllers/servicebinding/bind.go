@@ -19,15 +19,19 @@ import (
 // bind asks the broker for credentials once the instance is Ready.
 func (r *Reconciler) bind(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
-	holders, err := offering.BindingIDHolders(ctx, r.Client, b)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if holder := aheadOf(b, holders); holder != nil {
+	if !sentBefore(b) {
 		// Admission refuses this; two bindings admitted at once, or without
-		// the webhook, meet here, before anything reaches the broker.
-		bindingIDInUse(b, holder.Namespace)
-		return ctrl.Result{}, nil
+		// the webhook, meet here, before anything reaches the broker. One
+		// that has sent a bind already holds its id at the broker and
+		// goes on: refusing it would leave its deletion to unbind the id.
+		holders, err := offering.BindingIDHolders(ctx, r.Client, b)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if holder := aheadOf(b, holders); holder != nil {
+			bindingIDInUse(b, holder.Namespace)
+			return ctrl.Result{}, nil
+		}
 	}
 	inst, off, err := r.readyInstance(ctx, s)
 	if inst == nil {

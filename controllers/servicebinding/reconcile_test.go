@@ -480,6 +480,31 @@ func TestBindingIDInUse(t *testing.T) {
 	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, first).Reason)
 }
 
+// TestBindingThatSentItsBindKeepsItsID: a binding whose bind may have
+// reached the broker (its claim requires an unbind) is not refused when a
+// holder of its id turns up: refusing it would leave its deletion to
+// unbind that id. It goes on with its bind.
+func TestBindingThatSentItsBindKeepsItsID(t *testing.T) {
+	ctx := context.Background()
+	k, r := newRig(t, nil)
+	holder := newBinding(k, "holder")
+	retrying := newBinding(k, "retrying")
+	retrying.Spec.ExternalID = holder.Spec.ExternalID
+	require.NoError(t, k.Client.Update(ctx, retrying))
+	retrying.Status.UnbindStatus = v1beta1.UnbindStatusRequired
+	require.NoError(t, k.Client.Status().Update(ctx, retrying))
+	holder.Status.UnbindStatus = v1beta1.UnbindStatusRequired
+	require.NoError(t, k.Client.Status().Update(ctx, holder))
+
+	for range 2 {
+		_, err := reconcileOnce(t, r, retrying)
+		require.NoError(t, err)
+	}
+	k.Get(retrying)
+	assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, retrying).Reason, ready(t, retrying).Message)
+	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1)
+}
+
 // slotProbe notes, at each Secret it creates, whether the broker had a
 // request slot free.
 type slotProbe struct {

@@ -55,14 +55,19 @@ func waitingForInstance(b *v1beta1.ServiceBinding, message string) {
 	setReady(b, metav1.ConditionFalse, v1beta1.ReasonWaitingForInstance, message)
 }
 
+// sentBefore says whether a bind of b may have reached the broker: the
+// claim before each bind records that an unbind is required.
+func sentBefore(b *v1beta1.ServiceBinding) bool {
+	return b.Status.UnbindStatus == v1beta1.UnbindStatusRequired || b.Status.UnbindStatus == v1beta1.UnbindStatusFailed
+}
+
 // aheadOf is the binding among holders (of b's externalID) that keeps the
 // id: one the broker may hold already, else the oldest (by name when two
 // are as old).
 func aheadOf(b *v1beta1.ServiceBinding, holders []v1beta1.ServiceBinding) *v1beta1.ServiceBinding {
 	for i := range holders {
 		h := &holders[i]
-		if h.Status.UnbindStatus == v1beta1.UnbindStatusRequired || h.Status.UnbindStatus == v1beta1.UnbindStatusFailed ||
-			h.Status.AsyncOpInProgress || olderThan(h, b) {
+		if sentBefore(h) || h.Status.AsyncOpInProgress || olderThan(h, b) {
 			return h
 		}
 	}

@@ -21,15 +21,20 @@ func (r *Reconciler) provision(ctx context.Context, s *scope) (ctrl.Result, erro
 		removedPlan(inst, off)
 		return ctrl.Result{}, nil
 	}
-	holders, err := offering.ExternalIDHolders(ctx, r.Client, inst)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if holder := aheadOf(inst, holders); holder != nil {
+	if inst.Status.DeprovisionStatus != v1beta1.DeprovisionStatusRequired {
 		// Admission refuses this; two instances admitted at once, or without
-		// the webhook, meet here, before anything reaches the broker.
-		externalIDInUse(inst, holder.Namespace)
-		return ctrl.Result{}, nil
+		// the webhook, meet here, before anything reaches the broker. One
+		// whose provision may have reached the broker (its claim requires a
+		// deprovision) holds its id there and goes on: refusing it would
+		// leave its deletion to deprovision the id.
+		holders, err := offering.ExternalIDHolders(ctx, r.Client, inst)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if holder := aheadOf(inst, holders); holder != nil {
+			externalIDInUse(inst, holder.Namespace)
+			return ctrl.Result{}, nil
+		}
 	}
 	params, c, err := r.prepare(ctx, s)
 	if c == nil {

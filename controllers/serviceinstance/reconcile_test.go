@@ -514,6 +514,27 @@ func TestExternalIDTakeoverIsRefused(t *testing.T) {
 	assert.Empty(t, k.Broker.Requests(osbtest.Deprovision), "the victim's service was not deprovisioned")
 }
 
+// TestInstanceThatSentItsProvisionKeepsItsID: an instance whose provision
+// may have reached the broker (its claim requires a deprovision) is not
+// refused when another holder of its id turns up: refusing it would leave
+// its deletion to deprovision that id. It goes on with its provision.
+func TestInstanceThatSentItsProvisionKeepsItsID(t *testing.T) {
+	k, r := newRig(t, nil)
+	holder := readyInstance(t, k, r, "holder", func(i *v1beta1.ServiceInstance) { i.Spec.ExternalID = "b3c1e2d4-0f9a" })
+	retrying := reconciletest.NewInstance("retrying", "small", func(i *v1beta1.ServiceInstance) {
+		i.Spec.ExternalID = holder.Spec.ExternalID
+	})
+	k.Create(retrying)
+	retrying.Status.DeprovisionStatus = v1beta1.DeprovisionStatusRequired
+	require.NoError(t, k.Client.Status().Update(context.Background(), retrying))
+
+	_, err := reconcileOnce(t, r, retrying)
+	require.NoError(t, err)
+	k.Get(retrying)
+	assert.Nil(t, meta.FindStatusCondition(retrying.Status.Conditions, v1beta1.ConditionFailed))
+	assert.Len(t, k.Broker.Requests(osbtest.Provision), 2, "its provision is sent again")
+}
+
 // TestFinalizerRemovalAbandons: the retired project's clients abandon an
 // instance by removing its finalizer, then deleting it. The finalizer is not
 // put back by later reconciles, and the deletion sends nothing.
