@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -130,21 +130,30 @@ func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, 
 	b := s.b
 	if inPlace, err := r.secretsInPlace(ctx, b); err != nil || inPlace {
 		if inPlace {
-			referCredentials(b)
+			inPlaceAgain(b)
 		}
 		return ctrl.Result{}, err
 	}
-	creds, envExists, err := r.boundSecrets(ctx, b)
-	if creds != nil {
-		referCredentials(b)
-	}
-	switch {
-	case err != nil || (creds != nil && envExists):
+	creds, env, err := r.boundSecrets(ctx, b)
+	if err != nil {
 		return ctrl.Result{}, err
-	case creds != nil && metav1.IsControlledBy(creds, b):
-		// Only the env Secret is gone, or was never written (a binding the
-		// retired project made): the credentials are at hand.
-		return ctrl.Result{}, r.restoreEnvSecret(ctx, b, creds)
+	}
+	if replaced := replacedSecret(b, creds, env); replaced != nil {
+		// Pods would read someone else's values under the binding's name.
+		// Its deletion (a watched change) brings the binding back.
+		secretTaken(b, replaced)
+		return ctrl.Result{}, nil
+	}
+	if creds != nil {
+		if env == nil {
+			// Only the env Secret is gone, or was never written (a binding
+			// the retired project made): the credentials are at hand.
+			if err := r.restoreEnvSecret(ctx, b, creds); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		inPlaceAgain(b)
+		return ctrl.Result{}, nil
 	}
 	inst, off, err := r.readyInstance(ctx, s)
 	if inst == nil {
@@ -158,11 +167,16 @@ func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, 
 	return r.fetchCredentials(ctx, s)
 }
 
-// referCredentials names the credentials Secret in status.binding, which a
-// binding bound before that field existed lacks: the duck type needs it.
-func referCredentials(b *v1beta1.ServiceBinding) {
+// inPlaceAgain records that a bound binding's Secrets are in place: it
+// names the credentials Secret in status.binding, which a binding bound
+// before that field existed lacks (the duck type needs it), and a binding
+// that found one of them replaced is Ready again.
+func inPlaceAgain(b *v1beta1.ServiceBinding) {
 	if b.Status.Binding == nil {
 		b.Status.Binding = &v1beta1.LocalObjectReference{Name: b.CredentialsSecretName()}
+	}
+	if c := meta.FindStatusCondition(b.Status.Conditions, v1beta1.ConditionReady); c != nil && c.Reason == v1beta1.ReasonSecretNotOwned {
+		credentialsInPlace(b)
 	}
 }
 

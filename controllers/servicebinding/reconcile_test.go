@@ -505,6 +505,50 @@ func TestBindingThatSentItsBindKeepsItsID(t *testing.T) {
 	assert.Len(t, k.Broker.Requests(osbtest.Bind), 1)
 }
 
+// TestReplacedSecretIsNotInPlace: a bound binding whose Secret was
+// deleted and made again by someone else is not Ready (pods would read
+// that someone's values), and the Secret is left as it is; once it is
+// gone, the binding restores its own and is Ready again.
+func TestReplacedSecretIsNotInPlace(t *testing.T) {
+	ctx := context.Background()
+	for _, which := range []string{"credentials", "env"} {
+		t.Run(which, func(t *testing.T) {
+			k, r := newRig(t, nil)
+			b := newBinding(k, "db-binding")
+			for range 2 {
+				_, err := reconcileOnce(t, r, b)
+				require.NoError(t, err)
+			}
+			name := b.CredentialsSecretName()
+			if which == "env" {
+				name = v1beta1.EnvSecretNameOf(b.Name)
+			}
+			require.NoError(t, k.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}}))
+			foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}, Data: map[string][]byte{"password": []byte("not-the-brokers")}}
+			k.Create(foreign)
+
+			_, err := reconcileOnce(t, r, b)
+			require.NoError(t, err)
+			k.Get(b)
+			assert.Equal(t, v1beta1.ReasonSecretNotOwned, ready(t, b).Reason)
+			assert.Contains(t, ready(t, b).Message, "Secret "+name+" already exists and is not owned by this binding")
+			var kept corev1.Secret
+			require.NoError(t, k.Client.Get(ctx, client.ObjectKeyFromObject(foreign), &kept))
+			assert.Equal(t, foreign.Data, kept.Data, "someone else's Secret is not overwritten")
+
+			if which == "env" {
+				require.NoError(t, k.Client.Delete(ctx, foreign))
+				_, err = reconcileOnce(t, r, b)
+				require.NoError(t, err)
+				k.Get(b)
+				assert.Equal(t, v1beta1.ReasonInjectedBindResult, ready(t, b).Reason, "Ready again once its own Secret is back")
+				require.NoError(t, k.Client.Get(ctx, client.ObjectKeyFromObject(foreign), &kept))
+				assert.True(t, metav1.IsControlledBy(&kept, b))
+			}
+		})
+	}
+}
+
 // slotProbe notes, at each Secret it creates, whether the broker had a
 // request slot free.
 type slotProbe struct {

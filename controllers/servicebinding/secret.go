@@ -362,21 +362,38 @@ func (r *Reconciler) secretsInPlace(ctx context.Context, b *v1beta1.ServiceBindi
 	return true, nil
 }
 
-// boundSecrets reads the Secrets of a bound binding: the credentials
-// Secret, nil when it is gone, and whether the env Secret exists.
-func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding) (*corev1.Secret, bool, error) {
+// boundSecrets reads the Secrets of a bound binding from the API server:
+// the credentials Secret, nil when it is gone, and the env Secret's
+// metadata (its data is the credentials again, and is not needed), nil
+// when it is gone.
+func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding) (*corev1.Secret, *metav1.PartialObjectMetadata, error) {
 	creds := &corev1.Secret{}
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.CredentialsSecretName()}, creds)
 	if apierrors.IsNotFound(err) {
 		creds = nil
 	} else if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: v1beta1.EnvSecretNameOf(b.Name)}, &corev1.Secret{})
-	if client.IgnoreNotFound(err) != nil {
-		return nil, false, err
+	env := metaonly.Secret()
+	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: v1beta1.EnvSecretNameOf(b.Name)}, env)
+	if apierrors.IsNotFound(err) {
+		env = nil
+	} else if err != nil {
+		return nil, nil, err
 	}
-	return creds, err == nil, nil
+	return creds, env, nil
+}
+
+// replacedSecret is a bound binding's Secret that is someone else's now:
+// it was deleted and another made under its name. It is never overwritten.
+func replacedSecret(b *v1beta1.ServiceBinding, creds *corev1.Secret, env *metav1.PartialObjectMetadata) *notOwnedError {
+	switch {
+	case creds != nil && !metav1.IsControlledBy(creds, b):
+		return &notOwnedError{creds.Name}
+	case env != nil && !metav1.IsControlledBy(env, b):
+		return &notOwnedError{env.Name}
+	}
+	return nil
 }
 
 // restoreEnvSecret writes the env Secret from the credentials Secret, and

@@ -179,9 +179,13 @@ func credentialsStored(b *v1beta1.ServiceBinding, err error) next {
 			st.ObservedRotationRequests = max(st.ObservedRotationRequests, b.Spec.RotationRequests)
 		}
 		st.Retry = nil
-		setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
+		credentialsInPlace(b)
 	}
 	return done
+}
+
+func credentialsInPlace(b *v1beta1.ServiceBinding) {
+	setReady(b, metav1.ConditionTrue, v1beta1.ReasonInjectedBindResult, "The credentials are in Secret "+b.CredentialsSecretName())
 }
 
 // startOrphanMitigation marks the binding for an unbind after a bind whose
