@@ -25,6 +25,9 @@ const (
 	// IndexBindingParametersFrom indexes ServiceBindings by the Secrets
 	// their parametersFrom names.
 	IndexBindingParametersFrom = "spec.parametersFrom.secretKeyRef.name"
+	// IndexBindingSecrets indexes ServiceBindings by the two Secrets they
+	// write: the credentials Secret and the env Secret.
+	IndexBindingSecrets = "binding.secrets"
 )
 
 // RefKey is the IndexInstanceClass or IndexInstancePlan value of a
@@ -88,6 +91,10 @@ func Indexes() []Index {
 			}
 			return names
 		}},
+		{&v1beta1.ServiceBinding{}, IndexBindingSecrets, func(o client.Object) []string {
+			b := o.(*v1beta1.ServiceBinding)
+			return []string{b.CredentialsSecretName(), v1beta1.EnvSecretNameOf(b.Name)}
+		}, InNamespaceOnly},
 		{&v1beta1.ServiceInstance{}, IndexInstanceExternalID, func(o client.Object) []string {
 			return []string{externalIDKey(o.(*v1beta1.ServiceInstance).Spec.ExternalID)}
 		}, AcrossNamespacesOnly},

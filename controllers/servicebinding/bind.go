@@ -125,36 +125,46 @@ func (r *Reconciler) storeCredentials(ctx context.Context, s *scope, a answer) (
 }
 
 // ensureSecrets keeps a bound binding's Secrets in place: when one was
-// deleted, the credentials are fetched again if the broker allows it.
-func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (ctrl.Result, error) {
+// deleted, the credentials are fetched again if the broker allows it. It
+// says whether they are in place; the reconcile goes no further when they
+// are not.
+func (r *Reconciler) ensureSecrets(ctx context.Context, s *scope) (bool, ctrl.Result, error) {
 	b := s.b
 	if inPlace, err := r.secretsInPlace(ctx, b); err != nil || inPlace {
 		if inPlace {
 			inPlaceAgain(b)
 		}
-		return ctrl.Result{}, err
+		return inPlace, ctrl.Result{}, err
 	}
 	creds, env, err := r.boundSecrets(ctx, b)
 	if err != nil {
-		return ctrl.Result{}, err
+		return false, ctrl.Result{}, err
 	}
 	if replaced := replacedSecret(b, creds, env); replaced != nil {
 		// Pods would read someone else's values under the binding's name.
 		// Its deletion (a watched change) brings the binding back.
 		secretTaken(b, replaced)
-		return ctrl.Result{}, nil
+		return false, ctrl.Result{}, nil
 	}
 	if creds != nil {
 		if env == nil {
 			// Only the env Secret is gone, or was never written (a binding
 			// the retired project made): the credentials are at hand.
-			if err := r.restoreEnvSecret(ctx, b, creds); err != nil {
-				return ctrl.Result{}, err
+			if err := r.restoreEnvSecret(ctx, b); err != nil {
+				return false, ctrl.Result{}, err
 			}
 		}
 		inPlaceAgain(b)
-		return ctrl.Result{}, nil
+		return true, ctrl.Result{}, nil
 	}
+	res, err := r.refetch(ctx, s)
+	return false, res, err
+}
+
+// refetch fetches the credentials of a bound binding whose Secret is gone,
+// when the broker allows it.
+func (r *Reconciler) refetch(ctx context.Context, s *scope) (ctrl.Result, error) {
+	b := s.b
 	inst, off, err := r.readyInstance(ctx, s)
 	if inst == nil {
 		return ctrl.Result{}, err

@@ -34,6 +34,29 @@ func TestSyncBindWhenBindingsAreNotRetrievable(t *testing.T) {
 	assert.Empty(t, w.Fake.Requests(osbtest.Bind)[0].Query["accepts_incomplete"], "without bindings_retrievable the bind must be synchronous")
 }
 
+// TestDeletedSecretIsRestored: the binding watches its own Secrets, so a
+// deleted env Secret is written again at once, not at the next resync.
+func TestDeletedSecretIsRestored(t *testing.T) {
+	useEnv(t)
+	ctx := context.Background()
+	w := testenv.NewWorld(t, env, testenv.CatalogOptions{}, nil)
+	inst := w.Instance("db", "small")
+	testenv.WaitCondition(t, env, inst, v1beta1.ConditionReady, metav1.ConditionTrue)
+	b := w.Binding("db", "db")
+	testenv.WaitCondition(t, env, b, v1beta1.ConditionReady, metav1.ConditionTrue)
+
+	key := client.ObjectKey{Namespace: w.Namespace, Name: v1beta1.EnvSecretNameOf(b.Name)}
+	var envSecret corev1.Secret
+	require.NoError(t, env.Client.Get(ctx, key, &envSecret))
+	require.NoError(t, env.Client.Delete(ctx, &envSecret))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var restored corev1.Secret
+		require.NoError(c, env.Client.Get(ctx, key, &restored))
+		assert.NotEqual(c, envSecret.UID, restored.UID)
+		assert.True(c, metav1.IsControlledBy(&restored, b))
+	}, eventually, tick, "the env Secret is written again")
+}
+
 func TestBindingSecrets(t *testing.T) {
 	useEnv(t)
 	ctx := context.Background()

@@ -16,6 +16,7 @@ package servicebinding
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -137,8 +138,10 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		// be the one it waits for.
 		Watches(&v1beta1.ServiceInstance{}, handler.EnqueueRequestsFromMapFunc(r.bindingsOfInstance)).
 		// A changed parametersFrom Secret gives a bound binding new
-		// parameters, which only new credentials can carry: a rotation.
-		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.bindingsReadingSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		// parameters, which only new credentials can carry: a rotation. A
+		// binding's own Secret deleted, or made again by someone else,
+		// is restored, or reported.
+		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.bindingsOfSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		// An object that waited for a busy broker comes once a slot is free.
 		WatchesRawSource(source.Channel(r.Pool.Wakeups(&v1beta1.ServiceBinding{}), &handler.EnqueueRequestForObject{})).
 		Named("ServiceBinding").
@@ -150,8 +153,14 @@ func (r *Reconciler) bindingsOfInstance(ctx context.Context, o client.Object) []
 	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexInstanceRef, o.GetName())
 }
 
-func (r *Reconciler) bindingsReadingSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingParametersFrom, o.GetName())
+func (r *Reconciler) bindingsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	reading := r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingParametersFrom, o.GetName())
+	for _, req := range r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingSecrets, o.GetName()) {
+		if !slices.Contains(reading, req) {
+			reading = append(reading, req)
+		}
+	}
+	return reading
 }
 
 func (r *Reconciler) bindingsMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {

@@ -526,9 +526,12 @@ func TestReplacedSecretIsNotInPlace(t *testing.T) {
 			require.NoError(t, k.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}}))
 			foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: name}, Data: map[string][]byte{"password": []byte("not-the-brokers")}}
 			k.Create(foreign)
+			reads := &reconciletest.SecretReads{Reader: k.Client}
+			r.APIReader = reads
 
 			_, err := reconcileOnce(t, r, b)
 			require.NoError(t, err)
+			assert.Zero(t, reads.N, "someone else's Secret is read by its metadata only")
 			k.Get(b)
 			assert.Equal(t, v1beta1.ReasonSecretNotOwned, ready(t, b).Reason)
 			assert.Contains(t, ready(t, b).Message, "Secret "+name+" already exists and is not owned by this binding")

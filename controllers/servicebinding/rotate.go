@@ -26,7 +26,7 @@ const waitForInstance = 30 * time.Second
 // are due.
 func (r *Reconciler) bound(ctx context.Context, s *scope) (ctrl.Result, error) {
 	b := s.b
-	if res, err := r.ensureSecrets(ctx, s); err != nil || res.RequeueAfter > 0 || b.Status.UnbindStatus != v1beta1.UnbindStatusRequired {
+	if inPlace, res, err := r.ensureSecrets(ctx, s); !inPlace || err != nil || res.RequeueAfter > 0 || b.Status.UnbindStatus != v1beta1.UnbindStatusRequired {
 		return res, err
 	}
 	if b.Status.Rotation != nil {

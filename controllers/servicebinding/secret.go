@@ -362,23 +362,22 @@ func (r *Reconciler) secretsInPlace(ctx context.Context, b *v1beta1.ServiceBindi
 	return true, nil
 }
 
-// boundSecrets reads the Secrets of a bound binding from the API server:
-// the credentials Secret, nil when it is gone, and the env Secret's
-// metadata (its data is the credentials again, and is not needed), nil
-// when it is gone.
-func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding) (*corev1.Secret, *metav1.PartialObjectMetadata, error) {
-	creds := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.CredentialsSecretName()}, creds)
-	if apierrors.IsNotFound(err) {
-		creds = nil
-	} else if err != nil {
+// boundSecrets reads the metadata of a bound binding's two Secrets from
+// the API server, nil for one that is gone: their owners are all that is
+// needed, and one may be someone else's now.
+func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding) (creds, env *metav1.PartialObjectMetadata, err error) {
+	read := func(name string) (*metav1.PartialObjectMetadata, error) {
+		meta := metaonly.Secret()
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, meta)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return meta, err
+	}
+	if creds, err = read(b.CredentialsSecretName()); err != nil {
 		return nil, nil, err
 	}
-	env := metaonly.Secret()
-	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: v1beta1.EnvSecretNameOf(b.Name)}, env)
-	if apierrors.IsNotFound(err) {
-		env = nil
-	} else if err != nil {
+	if env, err = read(v1beta1.EnvSecretNameOf(b.Name)); err != nil {
 		return nil, nil, err
 	}
 	return creds, env, nil
@@ -386,7 +385,7 @@ func (r *Reconciler) boundSecrets(ctx context.Context, b *v1beta1.ServiceBinding
 
 // replacedSecret is a bound binding's Secret that is someone else's now:
 // it was deleted and another made under its name. It is never overwritten.
-func replacedSecret(b *v1beta1.ServiceBinding, creds *corev1.Secret, env *metav1.PartialObjectMetadata) *notOwnedError {
+func replacedSecret(b *v1beta1.ServiceBinding, creds, env *metav1.PartialObjectMetadata) *notOwnedError {
 	switch {
 	case creds != nil && !metav1.IsControlledBy(creds, b):
 		return &notOwnedError{creds.Name}
@@ -396,9 +395,17 @@ func replacedSecret(b *v1beta1.ServiceBinding, creds *corev1.Secret, env *metav1
 	return nil
 }
 
-// restoreEnvSecret writes the env Secret from the credentials Secret, and
-// labels that one as the binding's (the retired project did not).
-func (r *Reconciler) restoreEnvSecret(ctx context.Context, b *v1beta1.ServiceBinding, creds *corev1.Secret) error {
+// restoreEnvSecret writes the env Secret from the credentials Secret
+// (the binding's own: only then are its credentials read), and labels that
+// one as the binding's (the retired project did not).
+func (r *Reconciler) restoreEnvSecret(ctx context.Context, b *v1beta1.ServiceBinding) error {
+	var creds corev1.Secret
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.CredentialsSecretName()}, &creds); err != nil {
+		return err
+	}
+	if !metav1.IsControlledBy(&creds, b) {
+		return &notOwnedError{creds.Name}
+	}
 	env, err := envData(b.Name, creds.Data)
 	if err != nil {
 		return err
