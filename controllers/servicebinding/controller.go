@@ -22,11 +22,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -141,7 +143,7 @@ func Setup(_ context.Context, mgr ctrl.Manager, opts Options) error {
 		// parameters, which only new credentials can carry: a rotation. A
 		// binding's own Secret deleted, or made again by someone else,
 		// is restored, or reported.
-		WatchesMetadata(metaonly.Secret(), handler.EnqueueRequestsFromMapFunc(r.bindingsOfSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesMetadata(metaonly.Secret(), r.secretEvents(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		// An object that waited for a busy broker comes once a slot is free.
 		WatchesRawSource(source.Channel(r.Pool.Wakeups(&v1beta1.ServiceBinding{}), &handler.EnqueueRequestForObject{})).
 		Named("ServiceBinding").
@@ -153,14 +155,46 @@ func (r *Reconciler) bindingsOfInstance(ctx context.Context, o client.Object) []
 	return r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexInstanceRef, o.GetName())
 }
 
-func (r *Reconciler) bindingsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	reading := r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingParametersFrom, o.GetName())
-	for _, req := range r.bindingsMatching(ctx, o.GetNamespace(), offering.IndexBindingSecrets, o.GetName()) {
-		if !slices.Contains(reading, req) {
-			reading = append(reading, req)
+// secretEvents enqueues the bindings a Secret's event concerns: those
+// whose parametersFrom names it, and the binding whose own Secret it is
+// when it is gone or someone else's. The binding's own writes need no
+// second look: at a thousand bindings made at once they would double the
+// work in the queue.
+func (r *Reconciler) secretEvents() handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) {
+			enqueue(q, r.bindingsOfSecret(ctx, e.Object, false))
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+			enqueue(q, r.bindingsOfSecret(ctx, e.ObjectNew, false))
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) {
+			enqueue(q, r.bindingsOfSecret(ctx, e.Object, true))
+		},
+	}
+}
+
+func enqueue(q workqueue.TypedRateLimitingInterface[reconcile.Request], reqs []reconcile.Request) {
+	for _, req := range reqs {
+		q.Add(req)
+	}
+}
+
+func (r *Reconciler) bindingsOfSecret(ctx context.Context, secret client.Object, gone bool) []reconcile.Request {
+	out := r.bindingsMatching(ctx, secret.GetNamespace(), offering.IndexBindingParametersFrom, secret.GetName())
+	var writers v1beta1.ServiceBindingList
+	if err := r.Client.List(ctx, &writers, client.InNamespace(secret.GetNamespace()), client.MatchingFields{offering.IndexBindingSecrets: secret.GetName()}); err != nil {
+		return out
+	}
+	for i := range writers.Items {
+		b := &writers.Items[i]
+		req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)}
+		if (gone || !metav1.IsControlledBy(secret, b)) && !slices.Contains(out, req) {
+			out = append(out, req)
 		}
 	}
-	return reading
+	return out
 }
 
 func (r *Reconciler) bindingsMatching(ctx context.Context, namespace, index, value string) []reconcile.Request {
