@@ -11,22 +11,23 @@ import (
 // objects stored before. Values unique to an object (its name, uid,
 // resourceVersion, IDs) are left alone, and so are other kinds.
 func (t *Table) Transform(in any) (any, error) {
+	switch in.(type) {
+	case *v1beta1.ServiceInstance, *v1beta1.ServiceBinding, *metav1.PartialObjectMetadata:
+	default:
+		return in, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	switch o := in.(type) {
 	case *v1beta1.ServiceInstance:
-		t.mu.Lock()
-		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 		t.instanceSpec(&o.Spec)
 		t.instanceStatus(&o.Status)
 	case *v1beta1.ServiceBinding:
-		t.mu.Lock()
-		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 		t.bindingSpec(&o.Spec)
 		t.bindingStatus(&o.Status)
 	case *metav1.PartialObjectMetadata:
-		t.mu.Lock()
-		defer t.mu.Unlock()
 		t.meta(&o.TypeMeta, &o.ObjectMeta)
 	}
 	return in, nil

@@ -67,18 +67,11 @@ func sentBefore(b *v1beta1.ServiceBinding) bool {
 func aheadOf(b *v1beta1.ServiceBinding, holders []v1beta1.ServiceBinding) *v1beta1.ServiceBinding {
 	for i := range holders {
 		h := &holders[i]
-		if sentBefore(h) || h.Status.AsyncOpInProgress || olderThan(h, b) {
+		if sentBefore(h) || h.Status.AsyncOpInProgress || status.OlderThan(h, b) {
 			return h
 		}
 	}
 	return nil
-}
-
-func olderThan(a, b *v1beta1.ServiceBinding) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 }
 
 // bindingIDInUse refuses to bind with an id another binding holds: the

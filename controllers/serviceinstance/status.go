@@ -357,18 +357,11 @@ func aheadOf(inst *v1beta1.ServiceInstance, holders []v1beta1.ServiceInstance) *
 	for i := range holders {
 		h := &holders[i]
 		if h.Status.DeprovisionStatus == v1beta1.DeprovisionStatusRequired || h.Status.ProvisionStatus == v1beta1.ProvisionStatusProvisioned ||
-			olderThan(h, inst) {
+			status.OlderThan(h, inst) {
 			return h
 		}
 	}
 	return nil
-}
-
-func olderThan(a, b *v1beta1.ServiceInstance) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 }
 
 // externalIDInUse refuses to provision with an id another instance holds:

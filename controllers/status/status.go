@@ -208,3 +208,14 @@ func SetFinalizer(ctx context.Context, c client.Client, obj client.Object, final
 	}
 	return client.IgnoreNotFound(c.Patch(ctx, obj, patch))
 }
+
+// OlderThan orders two holders of one external id: the one created first
+// keeps it, and by namespace and name when both were created in the same
+// second.
+func OlderThan(a, b client.Object) bool {
+	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	return a.GetNamespace()+"/"+a.GetName() < b.GetNamespace()+"/"+b.GetName()
+}
